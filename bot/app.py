@@ -1,0 +1,61 @@
+"""Wiring shared by every entry point: settings → playbooks, store, dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.engine.types import Context, ConversationKey
+from bot.playbook.catalog import Catalog
+from bot.playbook.loader import load_catalog, load_contact_overrides
+from bot.playbook.model import Contact
+from bot.playbook.shipped import shipped_playbooks_dir
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.dispatcher import Dispatcher
+from bot.store.sqlite import SqliteStore
+
+ADMIN_CHANNELS = frozenset({"console"})  # whoever runs the CLI on the bot's machine is trusted
+
+
+def playbook_paths(settings: Settings) -> list[Path]:
+    return [settings.PLAYBOOKS_DIR or shipped_playbooks_dir()]
+
+
+@dataclass
+class App:
+    settings: Settings
+    catalog: Catalog
+    contacts: dict[str, Contact]
+    store: SqliteStore
+    dispatcher: Dispatcher
+    clock: Clock
+
+    def context_for(self, key: ConversationKey) -> Context:
+        return Context(
+            lang=self.settings.OUTAGE_BOT_LANG,
+            contacts=self.contacts,
+            is_admin=key.channel in ADMIN_CHANNELS,
+            idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
+            match_threshold=self.settings.MATCH_THRESHOLD,
+        )
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]:
+    """Raises PlaybookError naming file:line for broken playbooks or contacts file."""
+    catalog = load_catalog(playbook_paths(settings))
+    contacts = load_contact_overrides(settings.CONTACTS_FILE) if settings.CONTACTS_FILE else {}
+    return catalog, contacts
+
+
+async def open_app(settings: Settings, clock: Clock | None = None) -> App:
+    catalog, contacts = load_playbooks_for(settings)
+    store = SqliteStore(settings.OUTAGE_BOT_DB)
+    await store.open()
+    clock = clock or SystemClock()
+    app = App(settings, catalog, contacts, store, None, clock)  # type: ignore[arg-type]
+    app.dispatcher = Dispatcher(store, catalog, app.context_for, clock)
+    return app

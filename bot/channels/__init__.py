@@ -1,0 +1,1 @@
+"""Channel adapters: one module per platform; nothing platform-specific leaks inward."""

@@ -1,0 +1,70 @@
+"""The console channel: a terminal chat, or one message per input line when piped.
+
+Plain text shows options as numbered lines; `--jsonl` prints each bot message as one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any, TextIO
+
+from bot.app import App
+from bot.engine.types import ConversationKey, Inbound
+from bot.i18n import Lang
+from bot.runtime.scheduler import fire_due
+
+CHANNEL = "console"
+
+
+def format_plain(payload: dict[str, Any]) -> str:
+    lines = [payload["text"]]
+    options = payload.get("options") or []
+    if options:
+        lines.append("")
+        lines.extend(f"  {i}. {o['label']}" for i, o in enumerate(options, 1))
+    return "\n".join(lines)
+
+
+def format_jsonl(payload: dict[str, Any]) -> str:
+    keep = ("text", "options", "state", "symptom", "causes")
+    return json.dumps({k: payload.get(k) for k in keep}, ensure_ascii=False)
+
+
+class ConsoleChat:
+    def __init__(self, app: App, user: str, lang: Lang | None, jsonl: bool, out: TextIO):
+        self.app, self.lang, self.jsonl, self.out = app, lang, jsonl, out
+        self.key = ConversationKey(CHANNEL, user, user)
+
+    async def say(self, text: str) -> None:
+        """Handle one user message: persist, process, print what the bot says."""
+        inbound = Inbound(self.key, self.app.clock.now(), text=text, lang_hint=self.lang)
+        await self.app.dispatcher.submit(CHANNEL, uuid.uuid4().hex, inbound)
+        await self.deliver()
+
+    async def deliver(self) -> int:
+        """Process what is waiting (inbox, due timers) and print this chat's unsent messages."""
+        await fire_due(self.app.store, self.app.clock)
+        await self.app.dispatcher.drain()
+        rows = await self.app.store.pending(CHANNEL, self.app.clock.now(), chat=self.key.chat, limit=1000)
+        for row in rows:
+            text = format_jsonl(row.message.payload) if self.jsonl else format_plain(row.message.payload)
+            self.out.write(text + "\n" + ("" if self.jsonl else "\n"))
+            self.out.flush()
+            await self.app.store.mark_sent(row.id, self.app.clock.now())
+        return len(rows)
+
+    async def run(self, stream: TextIO, interactive: bool) -> None:
+        if interactive:
+            self.out.write("outage-bot — 输入消息开始（Ctrl-D 退出）/ type a message to start (Ctrl-D quits)\n\n")
+        while True:
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            line = await asyncio.to_thread(stream.readline)
+            if not line:
+                break
+            text = line.rstrip("\r\n")
+            if text.strip():
+                await self.say(text)

@@ -1,0 +1,176 @@
+"""The `outage-bot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Settings, SettingsError, load_settings
+from bot.playbook.graph import to_dot, to_mermaid
+from bot.playbook.lint import lint
+from bot.playbook.loader import load_contact_overrides, load_playbooks
+from bot.playbook.problems import PlaybookError
+from bot.playbook.shipped import shipped_playbooks_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outage-bot", description="Guides people through outages.")
+    parser.add_argument("--version", action="version", version=f"outage-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal (or pipe one message per line)")
+    chat.add_argument("--user", default="me", help="who you are; the same user continues the same conversation")
+    chat.add_argument("--db", type=Path, help="SQLite file (default: OUTAGE_BOT_DB or the user data directory)")
+    chat.add_argument("--lang", choices=["zh", "en"], help="language to start in")
+    chat.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
+    chat.add_argument("--jsonl", action="store_true", help="print each bot message as one JSON object per line")
+
+    check = sub.add_parser("check", help="validate and lint playbooks")
+    check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+
+    match = sub.add_parser("match", help="show which symptom a message matches, and why")
+    match.add_argument("text")
+    match.add_argument("--playbooks", type=Path)
+
+    graph = sub.add_parser("graph", help="draw a playbook's state machine")
+    graph.add_argument("playbook", help="a playbook id or a playbook file")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    graph.add_argument("--lang", choices=["zh", "en"], default="zh")
+    graph.add_argument("--playbooks", type=Path)
+
+    test = sub.add_parser("test", help="run YAML transcript tests")
+    test.add_argument("paths", nargs="*", type=Path, help="transcript files or directories (default: playbooks/tests)")
+    test.add_argument("--playbooks", type=Path)
+    test.add_argument("-v", "--verbose", action="store_true", help="list every case, not only failures")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(OUTAGE_BOT_DB=getattr(args, "db", None), PLAYBOOKS_DIR=getattr(args, "playbooks", None))
+
+
+def _playbook_dir(settings: Settings) -> Path:
+    return settings.PLAYBOOKS_DIR or shipped_playbooks_dir()
+
+
+def _load_catalog(settings: Settings):
+    from bot.playbook.loader import load_catalog
+
+    return load_catalog([_playbook_dir(settings)])
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_app
+    from bot.channels.console import ConsoleChat
+
+    async def run() -> None:
+        app = await open_app(settings)
+        try:
+            chat = ConsoleChat(app, args.user, args.lang, args.jsonl, sys.stdout)
+            await chat.run(sys.stdin, interactive=sys.stdin.isatty())
+        finally:
+            await app.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    paths = args.paths or [_playbook_dir(settings)]
+    loaded = load_playbooks(paths)
+    problems = list(loaded.problems)
+    for book in loaded.playbooks:
+        path, raw = loaded.roots[book.id]
+        problems.extend(lint(book, path, raw))
+    if settings.CONTACTS_FILE and not args.paths:
+        try:
+            load_contact_overrides(settings.CONTACTS_FILE)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+    for problem in sorted(problems, key=lambda p: (p.path, p.line)):
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    ids = ", ".join(b.id for b in loaded.playbooks) or "none"
+    print(
+        f"{len(loaded.playbooks)} playbook(s) loaded ({ids}); {errors} error(s), {warnings} warning(s)", file=sys.stderr
+    )
+    return EXIT_FAILED if errors or (args.strict and warnings) else EXIT_OK
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = _load_catalog(settings)
+    result = catalog.matcher.match(args.text, settings.MATCH_THRESHOLD)
+    print(
+        json.dumps({"symptom": result.symptom, "score": round(result.score, 4), "why": result.why}, ensure_ascii=False)
+    )
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace, settings: Settings) -> int:
+    target = Path(args.playbook)
+    if target.suffix in (".yaml", ".yml") or target.exists():
+        loaded = load_playbooks([target])
+        if not loaded.ok:
+            raise PlaybookError(loaded.problems)
+        book = loaded.playbooks[0]
+    else:
+        book = _load_catalog(settings).playbook(args.playbook)
+        if book is None:
+            print(f"outage-bot graph: no playbook with id '{args.playbook}'", file=sys.stderr)
+            return EXIT_USAGE
+    print(to_dot(book, args.lang) if args.format == "dot" else to_mermaid(book, args.lang), end="")
+    return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.transcripts import run_transcripts
+
+    catalog = _load_catalog(settings)
+    paths = args.paths or [_playbook_dir(settings) / "tests"]
+    results = run_transcripts(catalog, paths)
+    for result in results:
+        if not result.ok:
+            print(f"FAILED {result.id}")
+            for failure in result.failures:
+                print(f"    {failure}")
+        elif args.verbose:
+            print(f"PASSED {result.id}")
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return EXIT_FAILED if failed or not results else EXIT_OK
+
+
+COMMANDS = {"chat": cmd_chat, "check": cmd_check, "match": cmd_match, "graph": cmd_graph, "test": cmd_test}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"outage-bot: bad setting:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.LOG_LEVEL, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return COMMANDS[args.command](args, settings)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            if problem.severity == "error":
+                print(problem, file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK

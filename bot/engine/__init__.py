@@ -1,0 +1,1 @@
+"""The pure conversation engine: no I/O, no asyncio, no clock reads."""

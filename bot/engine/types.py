@@ -1,0 +1,167 @@
+"""Plain values that flow into and out of the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.i18n import Lang
+from bot.playbook.model import Contact
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    """channel + chat + user: in a group, each member has their own conversation."""
+
+    channel: str
+    chat: str
+    user: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.chat}:{self.user}"
+
+    @classmethod
+    def parse(cls, text: str) -> ConversationKey:
+        channel, chat, user = text.split(":", 2)
+        return cls(channel, chat, user)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    key: ConversationKey
+    at: datetime
+    text: str | None = None  # what the user typed
+    choice: str | None = None  # a button's payload: an option key
+    kind: Literal["message", "timer"] = "message"
+    payload: Mapping[str, Any] | None = None  # a timer's payload
+    lang_hint: Lang | None = None  # the platform's idea of the user's language
+
+
+@dataclass(frozen=True)
+class OutageInfo:
+    system: str
+    summary: str
+    region: str | None = None
+    until: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """The facts of the world the engine may use; the runtime assembles it per message."""
+
+    lang: Lang = "zh"  # default language when the user hasn't chosen one
+    outages: tuple[OutageInfo, ...] = ()
+    contacts: Mapping[str, Contact] = field(default_factory=dict)  # overrides by contact id
+    is_admin: bool = False
+    idle_minutes: int = 60
+    match_threshold: float = 0.3
+
+
+@dataclass(frozen=True)
+class Answer:
+    node: str  # the question answered
+    label: str  # what to show for it ("今天开具", or the text typed)
+    key: str | None = None  # the option chosen
+    save: str | None = None  # slot name, for free-text answers
+    outcome: str | None = None  # the check's outcome, for free-text answers
+    facts: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    node: str = "new"
+    playbook: str | None = None
+    symptom: str | None = None
+    symptom_text: str | None = None  # the user's own words for the problem
+    answers: tuple[Answer, ...] = ()
+    cause: str | None = None
+    step: int = 0
+    marks: tuple[str, ...] = ()  # per step: "done" | "skip"
+    tried: tuple[str, ...] = ()  # causes whose steps didn't solve it
+    lang: Lang | None = None  # chosen with /lang; overrides the platform's hint
+    started_at: str | None = None  # ISO 8601
+    updated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["answers"] = tuple(Answer(**a) for a in known.get("answers", ()))
+        known["marks"] = tuple(known.get("marks", ()))
+        known["tried"] = tuple(known.get("tried", ()))
+        return cls(**known)
+
+    def slots(self) -> dict[str, dict[str, Any]]:
+        """Free-text answers by slot name: {"invoice": {"text": ..., "outcome": ..., **facts}}."""
+        return {a.save: {"text": a.label, "outcome": a.outcome, **(a.facts or {})} for a in self.answers if a.save}
+
+    def fresh(self) -> ConversationState:
+        """A new conversation that keeps only the user's language choice."""
+        return ConversationState(lang=self.lang)
+
+    evolve = replace
+
+
+# ---- effects -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # stable payload (buttons keep working after a restart)
+    label: str
+
+
+@dataclass(frozen=True)
+class CauseScore:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    node: str = ""
+    symptom: str | None = None
+    causes: tuple[CauseScore, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "options": [{"key": o.key, "label": o.label} for o in self.options],
+            "state": self.node,
+            "symptom": self.symptom,
+            "causes": [{"id": c.id, "score": c.score} for c in self.causes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        return cls(
+            text=data["text"],
+            options=tuple(Option(o["key"], o["label"]) for o in data.get("options", ())),
+            node=data.get("state", ""),
+            symptom=data.get("symptom"),
+            causes=tuple(CauseScore(c["id"], c["score"]) for c in data.get("causes", ())),
+        )
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    """Deliver an Inbound(kind="timer", payload=...) to this conversation at `due`."""
+
+    name: str
+    due: datetime
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+Effect = Reply | SetTimer | CancelTimer

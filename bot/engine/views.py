@@ -1,0 +1,189 @@
+"""What the bot says at each conversation node: text plus the options offered there.
+
+The options built here are also what a user's answer is matched against, so the numbers a
+user sees and the numbers the engine understands can't drift apart.
+"""
+
+from __future__ import annotations
+
+from bot.engine.diagnosis import open_outage, rank, top
+from bot.engine.texts import Speaker
+from bot.engine.types import CauseScore, Option, Reply
+from bot.playbook.model import Cause, Question, Symptom
+
+
+def menu_options(sp: Speaker) -> list[Option]:
+    options = [Option(f"symptom:{s.id}", sp.local(s.title)) for _, s in sp.catalog.symptoms()]
+    return [*options, Option("contacts", sp.t("label_contacts"))]
+
+
+def question_options(sp: Speaker, question: Question) -> list[Option]:
+    options = [Option(o.key, sp.local(o.label)) for o in question.options]
+    return [*options, Option("back", sp.t("label_back")), Option("restart", sp.t("label_restart"))]
+
+
+def symptom_of(sp: Speaker) -> Symptom | None:
+    return sp.book.symptom(sp.state.symptom) if sp.book and sp.state.symptom else None
+
+
+def ranked_causes(sp: Speaker):
+    symptom = symptom_of(sp)
+    if sp.book is None or symptom is None:
+        return []
+    return rank(sp.book, symptom, sp.state.answers, sp.context)
+
+
+def shown_causes(sp: Speaker):
+    """The causes the diagnosis shows, leaving out the ones already tried when others remain."""
+    ranked = ranked_causes(sp)
+    untried = [r for r in ranked if r.cause.id not in sp.state.tried] or ranked
+    return top(untried)
+
+
+def diagnosis_options(sp: Speaker) -> list[Option]:
+    shown, _ = shown_causes(sp)
+    options = [Option(f"cause:{r.cause.id}", sp.t("label_cause", cause=sp.local(r.cause.title))) for r in shown]
+    return [
+        *options,
+        Option("contacts", sp.t("label_contacts")),
+        Option("back", sp.t("label_back")),
+        Option("restart", sp.t("label_restart")),
+    ]
+
+
+def step_options(sp: Speaker, cause: Cause) -> list[Option]:
+    options = [Option("done", sp.t("label_done")), Option("skip", sp.t("label_skip"))]
+    current = cause.steps[sp.state.step] if sp.state.step < len(cause.steps) else None
+    if current is not None and current.remind is not None:
+        options.append(Option("remind", sp.local(current.remind.label)))
+    return [
+        *options,
+        Option("contacts", sp.t("label_contacts")),
+        Option("back", sp.t("label_back")),
+        Option("restart", sp.t("label_restart")),
+    ]
+
+
+def finished_options(sp: Speaker) -> list[Option]:
+    return [
+        Option("solved", sp.t("label_solved")),
+        Option("not_solved", sp.t("label_not_solved")),
+        Option("back", sp.t("label_back")),
+        Option("restart", sp.t("label_restart")),
+    ]
+
+
+def current_cause(sp: Speaker) -> Cause | None:
+    return sp.book.cause(sp.state.cause) if sp.book and sp.state.cause else None
+
+
+def options_at(sp: Speaker) -> list[Option]:
+    """The options offered at the conversation's current node."""
+    node = sp.state.node
+    if node == "diagnosis":
+        return diagnosis_options(sp)
+    if node == "steps" and (cause := current_cause(sp)):
+        return step_options(sp, cause)
+    if node == "finished":
+        return finished_options(sp)
+    if sp.book and node in sp.book.questions:
+        return question_options(sp, sp.book.questions[node])
+    return menu_options(sp)
+
+
+def _reply(sp: Speaker, parts: list[str], options: list[Option], causes=()) -> Reply:
+    text = "\n\n".join(p for p in parts if p)
+    return Reply(text, tuple(options), sp.state.node, sp.state.symptom, tuple(causes))
+
+
+def _scores(sp: Speaker) -> list[CauseScore]:
+    return [CauseScore(r.cause.id, r.score) for r in ranked_causes(sp)]
+
+
+def outage_note(sp: Speaker) -> str:
+    outage = open_outage(sp.book, sp.context) if sp.book else None
+    return sp.t("outage_notice", outage=outage) if outage else ""
+
+
+def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
+    """The current node's prompt and options, after any `lead` paragraphs."""
+    lead = [p for p in (lead or []) if p]
+    node = sp.state.node
+    if node == "diagnosis":
+        return diagnosis_view(sp, lead)
+    if node == "steps" and (cause := current_cause(sp)):
+        return step_view(sp, cause, lead)
+    if node == "finished" and (cause := current_cause(sp)):
+        return finished_view(sp, cause, lead)
+    if sp.book and node in sp.book.questions:
+        question = sp.book.questions[node]
+        hint = sp.local(question.input.hint) if question.input and question.input.hint else ""
+        return _reply(sp, [*lead, sp.local(question.ask), hint], question_options(sp, question), _scores(sp))
+    return _reply(sp, [*lead, sp.t("menu")], menu_options(sp))
+
+
+def diagnosis_view(sp: Speaker, lead: list[str]) -> Reply:
+    shown, supported = shown_causes(sp)
+    items = []
+    for n, r in enumerate(shown, 1):
+        why = list(r.why)
+        if r.by_outage:
+            why.insert(0, sp.t("why_outage"))
+        items.append(
+            sp.t(
+                "diagnosis_item",
+                n=n,
+                cause=sp.local(r.cause.title),
+                text=sp.local(r.cause.explain),
+                why="；".join(why) if sp.lang == "zh" else "; ".join(why),
+            )
+        )
+    header = sp.t("diagnosis_header" if supported else "diagnosis_unclear")
+    body = header + "\n" + "\n".join(items)
+    return _reply(sp, [*lead, outage_note(sp), body, sp.t("diagnosis_choose")], diagnosis_options(sp), _scores(sp))
+
+
+def step_view(sp: Speaker, cause: Cause, lead: list[str]) -> Reply:
+    total = len(cause.steps)
+    step = cause.steps[sp.state.step]
+    text = sp.t("step", n=sp.state.step + 1, total=total, step=sp.local(step.title), text=sp.local(step.detail))
+    return _reply(sp, [*lead, text], step_options(sp, cause), _scores(sp))
+
+
+def contacts_text(sp: Speaker, contact_ids: list[str]) -> str:
+    lines = [sp.contact_text(c) for cid in contact_ids if (c := sp.contact(cid))]
+    return sp.t("contacts_header") + "\n" + "\n".join(lines) if lines else ""
+
+
+def relevant_contacts(sp: Speaker) -> list[str]:
+    """The chosen cause's contacts; else those of the symptom's causes; else every contact."""
+    cause = current_cause(sp)
+    if cause is not None:
+        return list(cause.contacts)
+    symptom = symptom_of(sp)
+    if sp.book is not None and symptom is not None:
+        causes = [c for cid in symptom.causes if (c := sp.book.cause(cid))]
+        return list(dict.fromkeys(contact for c in causes for contact in c.contacts))
+    books = [sp.book] if sp.book else sp.catalog.playbooks
+    return list(dict.fromkeys(c.id for book in books for c in book.contacts))
+
+
+def finished_view(sp: Speaker, cause: Cause, lead: list[str]) -> Reply:
+    done = (
+        sp.t("steps_done", cause=sp.local(cause.title))
+        if cause.steps
+        else sp.t("no_steps", cause=sp.local(cause.title))
+    )
+    parts = [*lead, done, contacts_text(sp, list(cause.contacts)), sp.t("finished_question")]
+    return _reply(sp, parts, finished_options(sp), _scores(sp))
+
+
+def steps_list(sp: Speaker, cause: Cause) -> str:
+    lines = []
+    for i, step in enumerate(cause.steps):
+        if i < len(sp.state.marks):
+            mark = "✓" if sp.state.marks[i] == "done" else "↷"
+        else:
+            mark = "→" if i == sp.state.step and sp.state.node == "steps" else "·"
+        lines.append(f"{mark} {i + 1}. {sp.local(step.title)}")
+    return sp.t("steps_header", cause=sp.local(cause.title)) + "\n" + "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Playbooks: YAML files that describe one family of outages, loaded into a typed model."""

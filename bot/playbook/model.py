@@ -1,0 +1,131 @@
+"""The typed playbook model. Loading (bot.playbook.loader) turns YAML into these values.
+
+Every user-facing string is a map from language to a Jinja2 template, e.g. `{zh: ..., en: ...}`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+LangKey = Literal["zh", "en"]
+LocalText = dict[LangKey, Annotated[str, StringConstraints(min_length=1)]]
+LocalList = dict[LangKey, list[Annotated[str, StringConstraints(min_length=1)]]]
+
+# Where a question or option may lead besides another question.
+DIAGNOSE = "diagnose"
+# Conversation nodes the engine owns; playbook questions can't use these names.
+RESERVED_NODES = frozenset({"new", "menu", "diagnosis", "steps", "finished", "end", DIAGNOSE})
+# Option keys the engine adds to every question.
+RESERVED_OPTION_KEYS = frozenset({"back", "restart", "contacts"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Model):
+    key: Id
+    label: LocalText
+    aliases: LocalList = Field(default_factory=dict)
+    evidence: dict[Id, float] = Field(default_factory=dict)
+    next: Id | None = None
+    note: LocalText | None = None
+
+
+class FreeInput(_Model):
+    """A question that also takes free text, checked by a named offline check."""
+
+    check: Id = "text"
+    save: Id
+    next: Id | dict[Id, Id]
+    evidence: dict[Id, dict[Id, float]] = Field(default_factory=dict)
+    hint: LocalText | None = None
+
+
+class Question(_Model):
+    ask: LocalText
+    options: list[Option] = Field(default_factory=list)
+    input: FreeInput | None = None
+    next: Id | None = None
+
+
+class Remind(_Model):
+    """A step may offer to remind the user later, e.g. to re-verify the next morning."""
+
+    label: LocalText
+    text: LocalText
+    after_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+    next_day_at: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_time(self) -> Remind:
+        if (self.after_hours is None) == (self.next_day_at is None):
+            raise ValueError("give exactly one of after_hours or next_day_at")
+        return self
+
+
+class Step(_Model):
+    title: LocalText
+    detail: LocalText
+    remind: Remind | None = None
+
+
+class Cause(_Model):
+    id: Id
+    title: LocalText
+    explain: LocalText
+    prior: float = 0.0
+    steps: list[Step] = Field(default_factory=list)
+    contacts: list[Id] = Field(default_factory=list)
+
+
+class Contact(_Model):
+    id: Id
+    name: LocalText
+    phone: str | None = None
+    link: str | None = None
+    hours: LocalText | None = None
+    timezone: str | None = None
+    prepare: LocalList = Field(default_factory=dict)
+    note: LocalText | None = None
+
+
+class Symptom(_Model):
+    id: Id
+    title: LocalText
+    examples: LocalList
+    keywords: LocalList = Field(default_factory=dict)
+    start: Id
+    causes: list[Id]
+
+
+class OutageRule(_Model):
+    """While an outage of this system is declared, it counts as evidence for `cause`."""
+
+    cause: Id
+    weight: float = 6.0
+
+
+class Playbook(_Model):
+    id: Id
+    system: Id
+    title: LocalText
+    description: LocalText | None = None
+    outage: OutageRule | None = None
+    texts: dict[Id, LocalText] = Field(default_factory=dict)
+    symptoms: list[Symptom]
+    causes: list[Cause]
+    contacts: list[Contact]
+    questions: dict[Id, Question]
+
+    def symptom(self, symptom_id: str) -> Symptom | None:
+        return next((s for s in self.symptoms if s.id == symptom_id), None)
+
+    def cause(self, cause_id: str) -> Cause | None:
+        return next((c for c in self.causes if c.id == cause_id), None)
+
+    def contact(self, contact_id: str) -> Contact | None:
+        return next((c for c in self.contacts if c.id == contact_id), None)

@@ -1,0 +1,1 @@
+"""Running the engine against storage and channels: dispatcher, scheduler, clock."""

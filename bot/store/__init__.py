@@ -1,0 +1,1 @@
+"""Persistence: a small async interface (base.Store) and its SQLite backend."""

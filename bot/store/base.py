@@ -1,0 +1,91 @@
+"""The storage interface the runtime depends on, and the rows it exchanges.
+
+A turn is committed atomically: the conversation's new state, the replies to send (outbox), the
+timers set or cancelled, the message log, and the inbox row marked done. That is what makes
+a crash at any moment lose nothing that was acknowledged, and answer nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.engine.types import ConversationKey, ConversationState, Inbound
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    channel: str
+    dedupe_key: str
+    inbound: Inbound
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A reply (or any message) to deliver to one chat of one channel."""
+
+    channel: str
+    chat: str
+    payload: dict[str, Any]  # Reply.to_dict() plus channel hints
+    conversation: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    message: OutboundMessage
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    id: int
+    conversation: ConversationKey
+    name: str
+    due: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything one processed inbox row changes, committed together."""
+
+    inbox_id: int
+    key: ConversationKey
+    state: ConversationState
+    outbound: Sequence[OutboundMessage] = ()
+    timers: Sequence[tuple[str, datetime, dict[str, Any]]] = ()  # (name, due, payload)
+    cancel_timers: Sequence[str] = ()
+    log_in: str | None = None
+    log_out: Sequence[str] = field(default_factory=tuple)
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    async def accept(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
+        """Record an inbound message; None when this (channel, dedupe_key) was seen before."""
+
+    async def unfinished(self, limit: int = 100) -> list[InboxRow]:
+        """Inbox rows not yet processed, oldest first."""
+
+    async def load(self, key: ConversationKey) -> ConversationState | None: ...
+
+    async def commit(self, turn: Turn, now: datetime) -> None: ...
+
+    async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
+        """Outbox rows due for sending, oldest first."""
+
+    async def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
+
+    async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None: ...
+
+    async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRow]: ...
+
+    async def fire(self, timer: TimerRow, inbound: Inbound) -> int | None:
+        """Turn a due timer into an inbox row, once: None if it already fired."""

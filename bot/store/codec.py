@@ -1,0 +1,48 @@
+"""JSON encoding of the values the store keeps, and time as epoch seconds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.engine.types import ConversationKey, Inbound
+
+
+def to_epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_inbound(inbound: Inbound) -> str:
+    return dumps(
+        {
+            "key": str(inbound.key),
+            "at": inbound.at.isoformat(),
+            "text": inbound.text,
+            "choice": inbound.choice,
+            "kind": inbound.kind,
+            "payload": dict(inbound.payload) if inbound.payload is not None else None,
+            "lang_hint": inbound.lang_hint,
+        }
+    )
+
+
+def decode_inbound(text: str) -> Inbound:
+    data = json.loads(text)
+    return Inbound(
+        key=ConversationKey.parse(data["key"]),
+        at=datetime.fromisoformat(data["at"]),
+        text=data.get("text"),
+        choice=data.get("choice"),
+        kind=data.get("kind", "message"),
+        payload=data.get("payload"),
+        lang_hint=data.get("lang_hint"),
+    )

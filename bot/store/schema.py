@@ -1,0 +1,59 @@
+"""The SQLite schema, versioned with PRAGMA user_version. Append migrations; never edit one."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: conversations, inbox, outbox, timers, message log
+    """
+    CREATE TABLE conversations (
+        key TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        user TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        inbound TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        done_at REAL,
+        UNIQUE (channel, dedupe_key)
+    );
+    CREATE INDEX inbox_unfinished ON inbox (id) WHERE done_at IS NULL;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        conversation TEXT,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at REAL
+    );
+    CREATE INDEX outbox_pending ON outbox (channel, next_attempt_at) WHERE sent_at IS NULL;
+    CREATE TABLE timers (
+        id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        name TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        payload TEXT NOT NULL,
+        fired_at REAL,
+        UNIQUE (conversation, name)
+    );
+    CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL;
+    CREATE TABLE message_log (
+        id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        text TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX message_log_conversation ON message_log (conversation, id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

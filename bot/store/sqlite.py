@@ -1,0 +1,209 @@
+"""The SQLite backend: one file, WAL, one transaction per turn."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.engine.types import ConversationKey, ConversationState, Inbound
+from bot.store.base import InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
+from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
+from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer outage-bot."""
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteStore is not open; call `await store.open()` first")
+        return self._db
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)  # we BEGIN ourselves
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        await self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot share the file
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {version}; this outage-bot knows up to {SCHEMA_VERSION}. "
+                "Upgrade outage-bot or use another database (OUTAGE_BOT_DB)."
+            )
+        for number in range(version, SCHEMA_VERSION):
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._run_script(MIGRATIONS[number])
+                await self.db.execute(f"PRAGMA user_version = {number + 1}")
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def _run_script(self, script: str) -> None:
+        # executescript() would COMMIT our open transaction; run statement by statement instead
+        for statement in script.split(";"):
+            if statement.strip():
+                await self.db.execute(statement)
+
+    async def schema_version(self) -> int:
+        (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+        return version
+
+    # ---- inbox -------------------------------------------------------------------------------
+
+    async def accept(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
+        cursor = await self.db.execute(
+            "INSERT INTO inbox (channel, dedupe_key, conversation, inbound, received_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, dedupe_key) DO NOTHING",
+            (channel, dedupe_key, str(inbound.key), encode_inbound(inbound), to_epoch(inbound.at)),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def unfinished(self, limit: int = 100) -> list[InboxRow]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, channel, dedupe_key, inbound FROM inbox WHERE done_at IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+        return [InboxRow(r[0], r[1], r[2], decode_inbound(r[3])) for r in rows]
+
+    # ---- conversations -----------------------------------------------------------------------
+
+    async def load(self, key: ConversationKey) -> ConversationState | None:
+        rows = await self.db.execute_fetchall("SELECT state FROM conversations WHERE key = ?", (str(key),))
+        return ConversationState.from_dict(json.loads(rows[0][0])) if rows else None
+
+    async def commit(self, turn: Turn, now: datetime) -> None:
+        at = to_epoch(now)
+        key = str(turn.key)
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute(
+                "INSERT INTO conversations (key, channel, chat, user, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                (key, turn.key.channel, turn.key.chat, turn.key.user, dumps(turn.state.to_dict()), at),
+            )
+            if turn.outbound:
+                await db.executemany(
+                    "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in turn.outbound],
+                )
+            for name in turn.cancel_timers:
+                await db.execute(
+                    "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL", (key, name)
+                )
+            for name, due, payload in turn.timers:
+                await db.execute(
+                    "INSERT INTO timers (conversation, name, due_at, payload) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (conversation, name) DO UPDATE SET due_at = excluded.due_at, "
+                    "payload = excluded.payload, fired_at = NULL",
+                    (key, name, to_epoch(due), dumps(payload)),
+                )
+            logs = [(key, "in", turn.log_in, at)] if turn.log_in else []
+            logs += [(key, "out", text, at) for text in turn.log_out]
+            if logs:
+                await db.executemany(
+                    "INSERT INTO message_log (conversation, direction, text, at) VALUES (?, ?, ?, ?)", logs
+                )
+            await db.execute("UPDATE inbox SET done_at = ? WHERE id = ?", (at, turn.inbox_id))
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+    # ---- outbox ------------------------------------------------------------------------------
+
+    async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
+        query = (
+            "SELECT id, channel, chat, conversation, payload, attempts, created_at FROM outbox "
+            "WHERE sent_at IS NULL AND channel = ? AND next_attempt_at <= ?"
+        )
+        params: list = [channel, to_epoch(now)]
+        if chat is not None:
+            query += " AND chat = ?"
+            params.append(chat)
+        rows = await self.db.execute_fetchall(query + " ORDER BY id LIMIT ?", (*params, limit))
+        return [
+            OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3]), r[5], from_epoch(r[6])) for r in rows
+        ]
+
+    async def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?", (to_epoch(now), outbox_id)
+        )
+
+    async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (to_epoch(retry_at), error[:500], outbox_id),
+        )
+
+    # ---- timers ------------------------------------------------------------------------------
+
+    async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRow]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, conversation, name, due_at, payload FROM timers WHERE fired_at IS NULL AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (to_epoch(now), limit),
+        )
+        return [TimerRow(r[0], ConversationKey.parse(r[1]), r[2], from_epoch(r[3]), json.loads(r[4])) for r in rows]
+
+    async def fire(self, timer: TimerRow, inbound: Inbound) -> int | None:
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await db.execute(
+                "UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL", (to_epoch(inbound.at), timer.id)
+            )
+            inbox_id = None
+            if cursor.rowcount == 1:
+                inbox_id = await self.accept(timer.conversation.channel, f"timer:{timer.id}", inbound)
+            await db.execute("COMMIT")
+            return inbox_id
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+    # ---- for the CLI and tests ---------------------------------------------------------------
+
+    async def count(self, table: str) -> int:
+        if table not in ("conversations", "inbox", "outbox", "timers", "message_log"):
+            raise ValueError(f"unknown table {table}")
+        (n,) = (await self.db.execute_fetchall(f"SELECT COUNT(*) FROM {table}"))[0]
+        return n
+
+    async def integrity(self) -> str:
+        try:
+            (result,) = (await self.db.execute_fetchall("PRAGMA integrity_check"))[0]
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return result
