@@ -9,24 +9,80 @@ symptom's examples with the keywords it contains. Below the threshold there is n
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.engine.chatter import CHATTER
-from bot.engine.normalize import features, normalize
+from bot.engine.normalize import features, normalize, pinyin_text
 
 KIND_WEIGHT = {1: 0.3, 2: 1.0, 3: 1.2}  # CJK n-gram length → weight
-WORD_WEIGHT, TRIGRAM_WEIGHT = 1.0, 0.35
+PREFIX_WEIGHT = {"w:": 1.0, "t:": 0.35, "p:": 0.5}  # Latin words, their trigrams, pinyin syllable pairs
 KEYWORD_STRENGTH = 0.5  # each keyword found closes half of the remaining gap to 1.0
+PINYIN_KEYWORD_STRENGTH = 0.35  # a keyword found only by its sound (发漂 for 发票) counts for less
+SOUND_NEEDS_SIMILARITY = 0.15  # ...and only where the text already resembles the symptom
+CJK_GAP, LATIN_GAP = r"[^ ]{0,6}?", r".{0,24}?"  # what `*` in a keyword may stand for
+LATIN_SUFFIX = r"(?:s|es|ed|d|ing)?"
+CONCEPT_REF = re.compile(r"\{([a-z][a-z0-9_]*)\}")  # `{failure}` in a keyword: any word of that concept
 
 
 def _kind_weight(feature: str) -> float:
-    if feature.startswith("w:"):
-        return WORD_WEIGHT
-    if feature.startswith("t:"):
-        return TRIGRAM_WEIGHT
-    return KIND_WEIGHT.get(len(feature), 1.0)
+    weight = PREFIX_WEIGHT.get(feature[:2])
+    return weight if weight is not None else KIND_WEIGHT.get(len(feature), 1.0)
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    """A keyword. `*` stands for a few characters ("查*不到" finds 查询不到 and 查找不到); `{name}` for
+    any word of a vocabulary concept ("{issue}*{issue_fail}" finds 开具失败, 开票开不成, issuing fails).
+    A keyword with concepts compiles once per script, so Chinese and English words never mix."""
+
+    text: str
+    patterns: tuple[re.Pattern[str], ...]
+    sounds: tuple[str, ...]  # pinyin of a plain Chinese keyword, or of each word of a lone concept
+
+    @classmethod
+    def compile(cls, keyword: str, vocabulary: Mapping[str, Sequence[str]]) -> _Keyword | None:
+        parts = [[t for t in re.split(r"(\{[a-z][a-z0-9_]*\})", part) if t] for part in keyword.split("*")]
+        patterns = tuple(p for latin in (False, True) if (p := _script_pattern(parts, vocabulary, latin)))
+        if not patterns:
+            return None
+        if "*" in keyword:
+            spoken = []
+        elif lone := CONCEPT_REF.fullmatch(keyword):
+            spoken = [normalize(w) for w in vocabulary.get(lone.group(1), ())]
+        else:
+            spoken = [] if CONCEPT_REF.search(keyword) else [normalize(keyword)]
+        sounds = tuple(pinyin_text(w) for w in spoken if len(w) >= 2 and not w.isascii())
+        return cls(keyword, patterns, sounds)
+
+    def strength(self, text: str, sound: str) -> float:
+        if any(p.search(text) for p in self.patterns):
+            return KEYWORD_STRENGTH
+        if any(s in sound for s in self.sounds):
+            return PINYIN_KEYWORD_STRENGTH
+        return 0.0
+
+
+def _script_pattern(
+    parts: list[list[str]], vocabulary: Mapping[str, Sequence[str]], latin: bool
+) -> re.Pattern[str] | None:
+    """The keyword's regex over the words of one script (None if some part has no such words)."""
+    pieces = []
+    for tokens in parts:
+        alternatives = []
+        for token in tokens:
+            ref = CONCEPT_REF.fullmatch(token)
+            words = {normalize(w) for w in (vocabulary.get(ref.group(1), ()) if ref else [token])}
+            words = sorted((w for w in words if w and w.isascii() == latin), key=len, reverse=True)
+            if not words:
+                return None
+            suffix = LATIN_SUFFIX if latin else ""  # Latin words also match inflected: search → searched
+            alternatives.append("(?:" + "|".join(re.escape(w) + suffix for w in words) + ")")
+        pieces.append((r"\s*" if latin else "").join(alternatives))
+    body = (LATIN_GAP if latin else CJK_GAP).join(pieces)
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])" if latin else body)
 
 
 @dataclass(frozen=True)
@@ -34,6 +90,7 @@ class SymptomText:
     id: str
     examples: Sequence[str]
     keywords: Sequence[str]
+    vocabulary: Mapping[str, Sequence[str]] = field(default_factory=dict)  # concept → words
 
 
 @dataclass(frozen=True)
@@ -66,24 +123,21 @@ class SymptomMatcher:
         self._examples = [
             _Example(s.id, e, self._vector(features(normalize(e)))) for s in self.symptoms for e in s.examples
         ]
-        self._keywords = {s.id: [(k, normalize(k)) for k in s.keywords if normalize(k)] for s in self.symptoms}
+        self._keywords = {
+            s.id: [k for k in (_Keyword.compile(kw, s.vocabulary) for kw in s.keywords) if k] for s in self.symptoms
+        }
 
     def _vector(self, feats: Counter[str]) -> dict[str, float]:
         vec = {f: (1.0 + math.log(n)) * self._idf.get(f, self._unknown_idf) * _kind_weight(f) for f, n in feats.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {f: v / norm for f, v in vec.items()}
 
-    @staticmethod
-    def _keyword_hit(keyword: str, text: str) -> bool:
-        if keyword.isascii():  # whole words for Latin keywords ("void" must not hit "avoid")
-            return f" {keyword} " in f" {text} "
-        return keyword in text
-
     def match(self, text: str, threshold: float) -> MatchResult:
         norm = normalize(text)
         if not norm:
             return MatchResult(None, 0.0, ["empty message"])
         query = self._vector(features(norm))
+        sound = pinyin_text(norm)
         best_example: dict[str, tuple[float, _Example | None]] = {s.id: (0.0, None) for s in self.symptoms}
         for example in self._examples:
             sim = sum(w * example.vector.get(f, 0.0) for f, w in query.items())
@@ -93,10 +147,18 @@ class SymptomMatcher:
         reasons: dict[str, list[str]] = {}
         for symptom in self.symptoms:
             sim, example = best_example[symptom.id]
-            hits = [k for k, nk in self._keywords[symptom.id] if self._keyword_hit(nk, norm)]
-            keyword_score = 1.0 - (1.0 - KEYWORD_STRENGTH) ** len(hits)
-            scores[symptom.id] = round(1.0 - (1.0 - sim) * (1.0 - keyword_score), 4)
-            why = [f"keyword '{k}'" for k in hits]
+            miss = 1.0 - sim
+            why = []
+            strengths = [(k, k.strength(norm, sound)) for k in self._keywords[symptom.id]]
+            direct = any(strength == KEYWORD_STRENGTH for _, strength in strengths)
+            for keyword, strength in strengths:
+                if strength == PINYIN_KEYWORD_STRENGTH and not (direct or sim >= SOUND_NEEDS_SIMILARITY):
+                    continue  # a sound-alike alone is no evidence: 剩几天 sounds like 升级
+                if strength:
+                    miss *= 1.0 - strength
+                    how = "" if strength == KEYWORD_STRENGTH else " (by its pinyin)"
+                    why.append(f"keyword '{keyword.text}'{how}")
+            scores[symptom.id] = round(1.0 - miss, 4)
             if example is not None:
                 why.append(f"similar to example '{example.text}' ({sim:.2f})")
             reasons[symptom.id] = why

@@ -21,6 +21,7 @@ class Catalog:
                 s.id,
                 [e for lang in ("zh", "en") for e in s.examples.get(lang, [])],
                 [k for lang in ("zh", "en") for k in s.keywords.get(lang, [])],
+                {name: [w for words in langs.values() for w in words] for name, langs in book.vocabulary.items()},
             )
             for book in self.playbooks
             for s in book.symptoms

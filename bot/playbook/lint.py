@@ -67,6 +67,8 @@ def lint(book: Playbook, path: str, raw: LineDict) -> Iterator[Problem]:
         if contact.id not in used:
             yield warn(("contacts", i), f"contact '{contact.id}' is named by no cause")
     for loc, texts in localized_values(raw):
+        if loc and loc[0] == "vocabulary":
+            continue  # vocabulary lists words people use in each language, not translations
         for lang in ("zh", "en"):
             if lang not in texts:
                 yield warn(loc, f"missing {lang} translation")

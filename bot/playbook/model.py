@@ -116,6 +116,7 @@ class Playbook(_Model):
     description: LocalText | None = None
     outage: OutageRule | None = None
     texts: dict[Id, LocalText] = Field(default_factory=dict)
+    vocabulary: dict[Id, LocalList] = Field(default_factory=dict)
     symptoms: list[Symptom]
     causes: list[Cause]
     contacts: list[Contact]

@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from bot.checks import CHECKS
+from bot.engine.matcher import CONCEPT_REF
 from bot.playbook.model import DIAGNOSE, RESERVED_NODES, RESERVED_OPTION_KEYS, Playbook
 from bot.render import TemplateCache, undeclared_variables
 
@@ -44,6 +45,14 @@ def check_references(book: Playbook, error: Report) -> None:
                 error((*loc, cause_id), f"evidence names unknown cause '{cause_id}'")
 
     for i, symptom in enumerate(book.symptoms):
+        for lang, keywords in symptom.keywords.items():
+            for j, keyword in enumerate(keywords):
+                for concept in CONCEPT_REF.findall(keyword):
+                    if concept not in book.vocabulary:
+                        error(
+                            ("symptoms", i, "keywords", lang, j),
+                            f"keyword '{keyword}' names unknown vocabulary '{concept}'",
+                        )
         if symptom.start not in questions:
             error(("symptoms", i, "start"), f"start '{symptom.start}' is no question of this playbook")
         for j, cause_id in enumerate(symptom.causes):
