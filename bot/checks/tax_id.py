@@ -59,7 +59,7 @@ def check_tax_id(raw: str) -> CheckResult:
     if value[0] not in AUTHORITIES or not value[2:8].isdigit() or expected != value[17]:
         return CheckResult(
             "invalid",
-            {"value": value, "expected_check": expected},
+            {"value": value, "masked": mask_tax_id(value), "expected_check": expected},
             {
                 "zh": f"税号 {mask_tax_id(value)} 校验位不符（按前 17 位应为 {expected}），很可能有一位输错了。"
                 "购买方税号写错的发票不会出现在购买方的发票列表里。",

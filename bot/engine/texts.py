@@ -42,7 +42,8 @@ class Speaker:
 
     def t(self, key: str, **extra: Any) -> str:
         """An engine text, from the playbook's `texts` if it overrides it."""
-        source = self.book.texts.get(key) if self.book else None
+        book = self.book or (self.catalog.playbooks[0] if len(self.catalog.playbooks) == 1 else None)
+        source = book.texts.get(key) if book else None
         return self.local(source or ui_texts()[key], **extra)
 
     def contact(self, contact_id: str) -> Contact | None:
