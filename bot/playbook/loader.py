@@ -50,6 +50,8 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
 
 def _pydantic_message(err: dict) -> str:
     loc = tuple(err["loc"])
+    if loc and loc[-1] == "[key]":  # the error is in a mapping key itself, e.g. `fr:` in a text map
+        loc = loc[:-1]
     where = _loc_text(loc[:-1]) if loc else ""
     last = loc[-1] if loc else ""
     kind = err["type"]
@@ -62,7 +64,7 @@ def _pydantic_message(err: dict) -> str:
             f"{_loc_text(loc)}: '{err['input']}' is not a valid id "
             "(lowercase letters, digits and _, starting with a letter, at most 40)"
         )
-    if kind == "literal_error" and last not in ("zh", "en"):
+    if kind == "literal_error" and last not in ("zh", "en") and err["loc"][-1] == "[key]":
         return f"{_loc_text(loc)}: unknown language '{last}' (use zh or en)"
     if kind == "string_too_short":
         return f"{_loc_text(loc)}: must not be empty"
@@ -89,7 +91,7 @@ def _parse(path: Path, model: type[BaseModel], problems: list[Problem]) -> tuple
         return model.model_validate(raw), raw
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = tuple(part for part in err["loc"] if part != "[key]")
             # an unknown key's line is its own; a missing key's is that of the mapping that lacks it
             lookup = loc[:-1] if err["type"] == "missing" else loc
             # a literal_error on a dict key points at the key itself (e.g. `fr:` in a text map)

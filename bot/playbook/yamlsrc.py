@@ -6,6 +6,7 @@ node and of each key or item, so that every later error can name `path:line`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -60,6 +61,15 @@ class _LineLoader(yaml.SafeLoader):
         return result
 
 
+# YAML 1.1 reads yes/no/on/off as booleans, so an option `key: no` silently became False.
+# Only true/false are booleans here, as in YAML 1.2.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence)
 
@@ -71,11 +81,17 @@ def load_yaml(text: str) -> Any:
     except YamlSourceError:
         raise
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        in_flow = bool(exc.context and "flow" in exc.context)
+        # an unclosed {...} or [...] is noticed lines later; the author's mistake is where it opened
+        mark = (exc.context_mark if in_flow else None) or exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         problem = exc.problem or str(exc)
+        if "<stream end>" in problem:  # something left open: point at the last line with content
+            line = max((i for i, text_line in enumerate(text.splitlines(), 1) if text_line.strip()), default=1)
         if exc.context:
             problem = f"{exc.context}: {problem}"
+        if in_flow:
+            problem += " (put text that contains : ? , # [ ] { } in quotes)"
         raise YamlSourceError(line, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlSourceError(0, f"YAML error: {exc}") from None

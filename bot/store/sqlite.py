@@ -37,7 +37,11 @@ class SqliteStore:
         await self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         await self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot share the file
         await self._db.execute("PRAGMA foreign_keys=ON")
-        await self._migrate()
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._db is not None:

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.playbook.catalog import Catalog
+from bot.playbook.loader import load_catalog
+from bot.playbook.shipped import shipped_playbooks_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog([shipped_playbooks_dir()])
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"

@@ -1,0 +1,101 @@
+"""The store's contract, run against every backend (today: SQLite on a real file)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.engine.types import Answer, ConversationKey, ConversationState, Inbound
+from bot.store.base import OutboundMessage, Turn
+from bot.store.sqlite import SqliteStore
+from tests.conftest import NOW
+
+KEY = ConversationKey("console", "chat", "user")
+BACKENDS = {"sqlite": lambda tmp_path: SqliteStore(tmp_path / "store.db")}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request, tmp_path):
+    backend = BACKENDS[request.param](tmp_path)
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+def inbound(text: str = "hi") -> Inbound:
+    return Inbound(KEY, NOW, text=text, lang_hint="zh")
+
+
+async def test_accept_dedupes_per_channel(store):
+    first = await store.accept("wecom", "msg-1", inbound())
+    assert first is not None
+    assert await store.accept("wecom", "msg-1", inbound("again")) is None
+    assert await store.accept("telegram", "msg-1", inbound()) is not None
+    rows = await store.unfinished()
+    assert [r.dedupe_key for r in rows] == ["msg-1", "msg-1"]
+    assert rows[0].inbound == inbound()
+
+
+async def test_commit_is_one_turn(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    state = ConversationState(node="q_where", symptom="blank_query", answers=(Answer("q_where", "今天", key="today"),))
+    reply = OutboundMessage("console", "chat", {"text": "你好", "options": []}, str(KEY))
+    turn = Turn(
+        inbox_id,
+        KEY,
+        state,
+        [reply],
+        [("remind:x", NOW + timedelta(hours=1), {"text": {"zh": "提醒"}})],
+        log_in="hi",
+        log_out=["你好"],
+    )
+    await store.commit(turn, NOW)
+    assert await store.load(KEY) == state
+    assert await store.unfinished() == []
+    pending = await store.pending("console", NOW)
+    assert [p.message.payload["text"] for p in pending] == ["你好"]
+    assert await store.count("message_log") == 2
+
+
+async def test_a_failed_commit_changes_nothing(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    bad = Turn(inbox_id, KEY, ConversationState(), [OutboundMessage("console", "chat", {"x": object()})])
+    with pytest.raises(TypeError):
+        await store.commit(bad, NOW)
+    assert await store.load(KEY) is None
+    assert len(await store.unfinished()) == 1
+    assert await store.count("outbox") == 0
+
+
+async def test_outbox_retry_and_sent(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    messages = [OutboundMessage("console", "chat", {"text": t}) for t in ("a", "b")]
+    await store.commit(Turn(inbox_id, KEY, ConversationState(), messages), NOW)
+    first, second = await store.pending("console", NOW)
+    await store.mark_retry(first.id, NOW + timedelta(seconds=30), "429 Too Many Requests")
+    await store.mark_sent(second.id, NOW)
+    assert await store.pending("console", NOW) == []
+    later = await store.pending("console", NOW + timedelta(seconds=31))
+    assert [(r.id, r.attempts) for r in later] == [(first.id, 1)]
+    assert await store.pending("console", NOW + timedelta(minutes=5), chat="another chat") == []
+
+
+async def test_a_timer_fires_once(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    due = NOW + timedelta(minutes=10)
+    await store.commit(Turn(inbox_id, KEY, ConversationState(), timers=[("t", due, {"n": 1})]), NOW)
+    assert await store.due_timers(NOW) == []
+    (timer,) = await store.due_timers(due)
+    fired = Inbound(KEY, due, kind="timer", payload=timer.payload)
+    assert await store.fire(timer, fired) is not None
+    assert await store.fire(timer, fired) is None
+    assert await store.due_timers(due + timedelta(days=1)) == []
+
+
+async def test_cancelling_a_timer(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    await store.commit(Turn(inbox_id, KEY, ConversationState(), timers=[("t", NOW, {})]), NOW)
+    second = await store.accept("console", "m2", inbound())
+    await store.commit(Turn(second, KEY, ConversationState(), cancel_timers=["t"]), NOW)
+    assert await store.due_timers(NOW + timedelta(days=1)) == []
