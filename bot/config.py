@@ -26,7 +26,9 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True, case_sensitive=True
+    )
 
     OUTAGE_BOT_DB: Path = Field(default_factory=default_db_path)
     PLAYBOOKS_DIR: Path | None = None

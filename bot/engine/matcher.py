@@ -57,12 +57,15 @@ class _Keyword:
         sounds = tuple(pinyin_text(w) for w in spoken if len(w) >= 2 and not w.isascii())
         return cls(keyword, patterns, sounds)
 
-    def strength(self, text: str, sound: str) -> float:
-        if any(p.search(text) for p in self.patterns):
-            return KEYWORD_STRENGTH
+    def hit(self, text: str, sound: str) -> tuple[float, str]:
+        """(strength, what matched) for this keyword in a normalised text and its pinyin."""
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found:
+                return KEYWORD_STRENGTH, found.group(0)
         if any(s in sound for s in self.sounds):
-            return PINYIN_KEYWORD_STRENGTH
-        return 0.0
+            return PINYIN_KEYWORD_STRENGTH, ""
+        return 0.0, ""
 
 
 def _script_pattern(
@@ -124,7 +127,8 @@ class SymptomMatcher:
             _Example(s.id, e, self._vector(features(normalize(e)))) for s in self.symptoms for e in s.examples
         ]
         self._keywords = {
-            s.id: [k for k in (_Keyword.compile(kw, s.vocabulary) for kw in s.keywords) if k] for s in self.symptoms
+            s.id: [k for k in (_Keyword.compile(kw, s.vocabulary) for kw in dict.fromkeys(s.keywords)) if k]
+            for s in self.symptoms
         }
 
     def _vector(self, feats: Counter[str]) -> dict[str, float]:
@@ -149,15 +153,17 @@ class SymptomMatcher:
             sim, example = best_example[symptom.id]
             miss = 1.0 - sim
             why = []
-            strengths = [(k, k.strength(norm, sound)) for k in self._keywords[symptom.id]]
-            direct = any(strength == KEYWORD_STRENGTH for _, strength in strengths)
-            for keyword, strength in strengths:
+            hits = [(k, *k.hit(norm, sound)) for k in self._keywords[symptom.id]]
+            direct = any(strength == KEYWORD_STRENGTH for _, strength, _ in hits)
+            for keyword, strength, matched in hits:
                 if strength == PINYIN_KEYWORD_STRENGTH and not (direct or sim >= SOUND_NEEDS_SIMILARITY):
                     continue  # a sound-alike alone is no evidence: 剩几天 sounds like 升级
-                if strength:
-                    miss *= 1.0 - strength
-                    how = "" if strength == KEYWORD_STRENGTH else " (by its pinyin)"
-                    why.append(f"keyword '{keyword.text}'{how}")
+                if strength == KEYWORD_STRENGTH:
+                    shown = f"keyword '{keyword.text}'"
+                    why.append(shown if matched == normalize(keyword.text) else f"{shown} matched '{matched}'")
+                elif strength:
+                    why.append(f"keyword '{keyword.text}' (by its pinyin)")
+                miss *= 1.0 - strength
             scores[symptom.id] = round(1.0 - miss, 4)
             if example is not None:
                 why.append(f"similar to example '{example.text}' ({sim:.2f})")
