@@ -21,3 +21,13 @@ def catalog() -> Catalog:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "bot.db"
+
+
+async def deliver_all(store, channel: str, now) -> list[dict]:
+    """Everything the outbox holds for a channel, in order, marking it sent (as a sender would)."""
+    payloads = []
+    while rows := await store.pending(channel, now):
+        for row in rows:
+            payloads.append(row.message.payload)
+            await store.mark_sent(row.id, now)
+    return payloads

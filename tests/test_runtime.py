@@ -9,7 +9,7 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.scheduler import fire_due
 from bot.store.sqlite import SqliteStore
-from tests.conftest import NOW
+from tests.conftest import NOW, deliver_all
 
 KEY = ConversationKey("console", "u", "u")
 
@@ -29,7 +29,7 @@ async def test_a_redelivered_message_is_answered_once(catalog, db_path):
         assert await say(dispatcher, clock, "发票查不到", "m1") is not None
         assert await say(dispatcher, clock, "发票查不到", "m1") is None
         assert await dispatcher.drain() == 1
-        assert len(await store.pending("console", clock.now())) == 1
+        assert len(await deliver_all(store, "console", clock.now())) == 1
 
 
 async def test_messages_accepted_before_a_crash_are_processed_after_restart(catalog, db_path):
@@ -41,7 +41,7 @@ async def test_messages_accepted_before_a_crash_are_processed_after_restart(cata
         # the process dies here: accepted, not yet processed
     async with SqliteStore(db_path) as store:
         assert await dispatcher_for(store, catalog, clock).drain() == 2
-        replies = [r.message.payload for r in await store.pending("console", clock.now())]
+        replies = await deliver_all(store, "console", clock.now())
         assert [r["state"] for r in replies] == ["q_where", "q_when"]
         assert (await store.load(KEY)).answers[0].key == "platform"
 
@@ -54,17 +54,15 @@ async def test_a_reminder_survives_a_restart_and_fires_once_marked_late(catalog,
         for i, text in enumerate(["发票查不到", "1", "今天", "已上传", "跳过", "只有我们", "1", "3"]):
             await say(dispatcher, clock, text, f"m{i}")
         await dispatcher.drain()
-        assert (
-            "我会在 2026-03-03 09:00 提醒您"
-            in (await store.pending("console", clock.now()))[-1].message.payload["text"]
-        )
+        replies = await deliver_all(store, "console", clock.now())
+        assert "我会在 2026-03-03 09:00 提醒您" in replies[-1]["text"]
     clock.set(datetime.fromisoformat("2026-03-03T11:00:00+08:00"))  # the bot was down at 09:00
     async with SqliteStore(db_path) as store:
         dispatcher = dispatcher_for(store, catalog, clock)
         assert len(await fire_due(store, clock)) == 1
         assert await fire_due(store, clock) == []  # never twice
         await dispatcher.drain()
-        last = (await store.pending("console", clock.now()))[-1].message.payload["text"]
+        last = (await deliver_all(store, "console", clock.now()))[-1]["text"]
         assert last.startswith("提醒：") and last.endswith("（延迟发送）")
 
 
@@ -78,6 +76,6 @@ async def test_a_reminder_on_time_is_not_marked_late(catalog, db_path):
         clock.set(datetime.fromisoformat("2026-03-03T09:01:00+08:00"))
         await fire_due(store, clock)
         await dispatcher.drain()
-        assert "延迟" not in (await store.pending("console", clock.now()))[-1].message.payload["text"]
+        assert "延迟" not in (await deliver_all(store, "console", clock.now()))[-1]["text"]
         clock.advance(hours=1)
         assert await fire_due(store, clock) == []

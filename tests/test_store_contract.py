@@ -9,7 +9,7 @@ import pytest
 from bot.engine.types import Answer, ConversationKey, ConversationState, Inbound
 from bot.store.base import OutboundMessage, Turn
 from bot.store.sqlite import SqliteStore
-from tests.conftest import NOW
+from tests.conftest import NOW, deliver_all
 
 KEY = ConversationKey("console", "chat", "user")
 BACKENDS = {"sqlite": lambda tmp_path: SqliteStore(tmp_path / "store.db")}
@@ -53,8 +53,7 @@ async def test_commit_is_one_turn(store):
     await store.commit(turn, NOW)
     assert await store.load(KEY) == state
     assert await store.unfinished() == []
-    pending = await store.pending("console", NOW)
-    assert [p.message.payload["text"] for p in pending] == ["你好"]
+    assert [p["text"] for p in await deliver_all(store, "console", NOW)] == ["你好"]
     assert await store.count("message_log") == 2
 
 
@@ -68,17 +67,24 @@ async def test_a_failed_commit_changes_nothing(store):
     assert await store.count("outbox") == 0
 
 
-async def test_outbox_retry_and_sent(store):
+async def test_outbox_keeps_each_chats_order_through_retries(store):
     inbox_id = await store.accept("console", "m1", inbound())
-    messages = [OutboundMessage("console", "chat", {"text": t}) for t in ("a", "b")]
+    messages = [
+        OutboundMessage("console", chat, {"text": text}) for chat, text in [("a", "a1"), ("a", "a2"), ("b", "b1")]
+    ]
     await store.commit(Turn(inbox_id, KEY, ConversationState(), messages), NOW)
-    first, second = await store.pending("console", NOW)
-    await store.mark_retry(first.id, NOW + timedelta(seconds=30), "429 Too Many Requests")
-    await store.mark_sent(second.id, NOW)
-    assert await store.pending("console", NOW) == []
-    later = await store.pending("console", NOW + timedelta(seconds=31))
-    assert [(r.id, r.attempts) for r in later] == [(first.id, 1)]
-    assert await store.pending("console", NOW + timedelta(minutes=5), chat="another chat") == []
+    heads = await store.pending("console", NOW)
+    assert [r.message.payload["text"] for r in heads] == ["a1", "b1"]  # one per chat, oldest first
+    a1, b1 = heads
+    await store.mark_retry(a1.id, NOW + timedelta(seconds=30), "429 Too Many Requests")
+    await store.mark_sent(b1.id, NOW)
+    assert await store.pending("console", NOW) == []  # a2 waits behind a1
+    (retried,) = await store.pending("console", NOW + timedelta(seconds=31))
+    assert (retried.id, retried.attempts) == (a1.id, 1)
+    await store.mark_failed(retried.id, NOW, "403 Forbidden: bot was blocked by the user")
+    (after,) = await store.pending("console", NOW + timedelta(seconds=31), chat="a")
+    assert after.message.payload["text"] == "a2"
+    assert await store.pending("console", NOW, chat="another chat") == []
 
 
 async def test_a_timer_fires_once(store):

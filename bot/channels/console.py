@@ -47,13 +47,15 @@ class ConsoleChat:
         """Process what is waiting (inbox, due timers) and print this chat's unsent messages."""
         await fire_due(self.app.store, self.app.clock)
         await self.app.dispatcher.drain()
-        rows = await self.app.store.pending(CHANNEL, self.app.clock.now(), chat=self.key.chat, limit=1000)
-        for row in rows:
-            text = format_jsonl(row.message.payload) if self.jsonl else format_plain(row.message.payload)
-            self.out.write(text + "\n" + ("" if self.jsonl else "\n"))
-            self.out.flush()
-            await self.app.store.mark_sent(row.id, self.app.clock.now())
-        return len(rows)
+        printed = 0
+        while rows := await self.app.store.pending(CHANNEL, self.app.clock.now(), chat=self.key.chat):
+            for row in rows:
+                text = format_jsonl(row.message.payload) if self.jsonl else format_plain(row.message.payload)
+                self.out.write(text + "\n" + ("" if self.jsonl else "\n"))
+                self.out.flush()
+                await self.app.store.mark_sent(row.id, self.app.clock.now())
+                printed += 1
+        return printed
 
     async def run(self, stream: TextIO, interactive: bool) -> None:
         if interactive:

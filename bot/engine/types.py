@@ -37,6 +37,7 @@ class Inbound:
     kind: Literal["message", "timer"] = "message"
     payload: Mapping[str, Any] | None = None  # a timer's payload
     lang_hint: Lang | None = None  # the platform's idea of the user's language
+    ref: str | None = None  # the platform's id of this message, so a reply can thread to it
 
 
 @dataclass(frozen=True)

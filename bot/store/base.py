@@ -79,11 +79,14 @@ class Store(Protocol):
     async def commit(self, turn: Turn, now: datetime) -> None: ...
 
     async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
-        """Outbox rows due for sending, oldest first."""
+        """The oldest unsent row of each chat, when it is due, oldest first (so order holds per chat)."""
 
     async def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
 
     async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None: ...
+
+    async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
+        """Give up on a row that can never be delivered (it stays, with its error, for inspection)."""
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRow]: ...
 

@@ -31,6 +31,7 @@ def encode_inbound(inbound: Inbound) -> str:
             "kind": inbound.kind,
             "payload": dict(inbound.payload) if inbound.payload is not None else None,
             "lang_hint": inbound.lang_hint,
+            "ref": inbound.ref,
         }
     )
 
@@ -45,4 +46,5 @@ def decode_inbound(text: str) -> Inbound:
         kind=data.get("kind", "message"),
         payload=data.get("payload"),
         lang_hint=data.get("lang_hint"),
+        ref=data.get("ref"),
     )

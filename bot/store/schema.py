@@ -54,6 +54,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX message_log_conversation ON message_log (conversation, id);
     """,
+    # 2: sends that can never succeed (chat gone, bot blocked) are set aside, not retried forever;
+    #    the sender reads one head-of-line message per chat, so keep that lookup indexed
+    """
+    ALTER TABLE outbox ADD COLUMN failed_at REAL;
+    DROP INDEX outbox_pending;
+    CREATE INDEX outbox_pending ON outbox (channel, chat, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -147,15 +147,17 @@ class SqliteStore:
     # ---- outbox ------------------------------------------------------------------------------
 
     async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
-        query = (
-            "SELECT id, channel, chat, conversation, payload, attempts, created_at FROM outbox "
-            "WHERE sent_at IS NULL AND channel = ? AND next_attempt_at <= ?"
+        # The oldest unsent message of each chat, if it is due: a message waiting out a rate limit
+        # holds back the ones after it, so every chat receives its messages in order.
+        chat_filter = "AND chat = ?" if chat is not None else ""
+        params: list = [channel, *([chat] if chat is not None else []), to_epoch(now), limit]
+        rows = await self.db.execute_fetchall(
+            "SELECT id, channel, chat, conversation, payload, attempts, created_at FROM outbox WHERE id IN ("
+            "  SELECT MIN(id) FROM outbox WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL "
+            f"  {chat_filter} GROUP BY chat"
+            ") AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            params,
         )
-        params: list = [channel, to_epoch(now)]
-        if chat is not None:
-            query += " AND chat = ?"
-            params.append(chat)
-        rows = await self.db.execute_fetchall(query + " ORDER BY id LIMIT ?", (*params, limit))
         return [
             OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3]), r[5], from_epoch(r[6])) for r in rows
         ]
@@ -169,6 +171,12 @@ class SqliteStore:
         await self.db.execute(
             "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (to_epoch(retry_at), error[:500], outbox_id),
+        )
+
+    async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (to_epoch(now), error[:500], outbox_id),
         )
 
     # ---- timers ------------------------------------------------------------------------------
