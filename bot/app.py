@@ -31,11 +31,19 @@ class App:
     dispatcher: Dispatcher
     clock: Clock
 
+    def is_admin(self, key: ConversationKey) -> bool:
+        """The console is trusted; elsewhere exactly the ids the settings list (none by default)."""
+        if key.channel in ADMIN_CHANNELS:
+            return True
+        if key.channel == "telegram":
+            return key.user.lstrip("-").isdigit() and int(key.user) in self.settings.TELEGRAM_ADMIN_IDS
+        return False
+
     def context_for(self, key: ConversationKey) -> Context:
         return Context(
             lang=self.settings.OUTAGE_BOT_LANG,
             contacts=self.contacts,
-            is_admin=key.channel in ADMIN_CHANNELS,
+            is_admin=self.is_admin(key),
             idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
             match_threshold=self.settings.MATCH_THRESHOLD,
         )
@@ -51,11 +59,11 @@ def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]
     return catalog, contacts
 
 
-async def open_app(settings: Settings, clock: Clock | None = None) -> App:
+async def open_app(settings: Settings, clock: Clock | None = None, splitters: dict | None = None) -> App:
     catalog, contacts = load_playbooks_for(settings)
     store = SqliteStore(settings.OUTAGE_BOT_DB)
     await store.open()
     clock = clock or SystemClock()
     app = App(settings, catalog, contacts, store, None, clock)  # type: ignore[arg-type]
-    app.dispatcher = Dispatcher(store, catalog, app.context_for, clock)
+    app.dispatcher = Dispatcher(store, catalog, app.context_for, clock, splitters)
     return app

@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
     chat.add_argument("--jsonl", action="store_true", help="print each bot message as one JSON object per line")
 
+    run = sub.add_parser("run", help="run every configured channel (Telegram, …) and the HTTP server")
+    run.add_argument("--db", type=Path, help="SQLite file (default: OUTAGE_BOT_DB or the user data directory)")
+    run.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
+
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
@@ -83,6 +87,20 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(run())
     except KeyboardInterrupt:
         print(file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import NoChannelConfigured, serve
+
+    try:
+        asyncio.run(serve(settings))
+    except NoChannelConfigured as exc:
+        print(f"outage-bot run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as exc:  # a channel refused to start, e.g. a token the platform rejects
+        print(f"outage-bot run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -152,7 +170,14 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed or not results else EXIT_OK
 
 
-COMMANDS = {"chat": cmd_chat, "check": cmd_check, "match": cmd_match, "graph": cmd_graph, "test": cmd_test}
+COMMANDS = {
+    "run": cmd_run,
+    "chat": cmd_chat,
+    "check": cmd_check,
+    "match": cmd_match,
+    "graph": cmd_graph,
+    "test": cmd_test,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

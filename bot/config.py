@@ -6,12 +6,13 @@ value given, e.g. `MATCH_THRESHOLD: must be at most 1 (got '3')`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "outage-bot"
 
@@ -38,6 +39,48 @@ class Settings(BaseSettings):
     OUTAGE_BOT_LANG: Literal["zh", "en"] = "zh"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
+    HTTP_HOST: str = "0.0.0.0"
+    HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_BASE_URL: str = "https://api.telegram.org/bot"
+    TELEGRAM_WEBHOOK_URL: str | None = Field(default=None, pattern=r"^https?://")
+    TELEGRAM_WEBHOOK_SECRET: SecretStr | None = None
+    TELEGRAM_ADMIN_IDS: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    @field_validator("TELEGRAM_ADMIN_IDS", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("must be comma-separated numeric Telegram user ids")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("TELEGRAM_WEBHOOK_SECRET")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.TELEGRAM_WEBHOOK_URL and self.TELEGRAM_WEBHOOK_SECRET is None:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set, so that nobody else "
+                "can post updates to the webhook"
+            )
+        return self
+
+    @property
+    def telegram_configured(self) -> bool:
+        return self.TELEGRAM_BOT_TOKEN is not None
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 _CONSTRAINTS = {
     "greater_than_equal": "must be at least {ge}",
@@ -45,6 +88,7 @@ _CONSTRAINTS = {
     "float_parsing": "must be a number",
     "int_parsing": "must be a whole number",
     "literal_error": "must be one of {expected}",
+    "string_pattern_mismatch": "must match {pattern}",
 }
 
 
@@ -55,8 +99,13 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
             template = _CONSTRAINTS.get(err["type"])
             reason = template.format(**(err.get("ctx") or {})) if template else err["msg"]
-            lines.append(f"{name}: {reason} (got {err.get('input')!r})")
+            reason = reason.removeprefix("Value error, ")
+            if not err["loc"]:  # a rule across settings names its variables itself
+                lines.append(reason)
+                continue
+            value = err.get("input")
+            shown = "(hidden)" if "TOKEN" in str(err["loc"][0]) or "SECRET" in str(err["loc"][0]) else repr(value)
+            lines.append(f"{err['loc'][0]}: {reason} (got {shown})")
         raise SettingsError("\n".join(lines)) from None

@@ -167,3 +167,16 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path):
         timeout=60,
     )
     assert json.loads(result.stdout)["symptom"] is None
+
+
+def test_run_without_a_channel_says_what_to_set(env):
+    result = run("run", env={**env, "TELEGRAM_BOT_TOKEN": ""})
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "no channel is configured" in result.stderr
+
+
+def test_run_refuses_a_webhook_without_its_secret(env):
+    result = run("run", env={**env, "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "https://bot.example/h"})
+    assert result.returncode == 2
+    assert "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set" in result.stderr
+    assert "1:x" not in result.stderr

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 from bot.engine.machine import step
 from bot.engine.types import CancelTimer, Context, ConversationKey, Inbound, Reply, SetTimer
@@ -16,11 +17,22 @@ from bot.store.base import InboxRow, OutboundMessage, Store, Turn
 log = logging.getLogger(__name__)
 
 ContextFor = Callable[[ConversationKey], Context]
+# A channel may cut one reply into several platform messages (length limits); each becomes its own
+# outbox row, so a retry never repeats a part that was already delivered.
+Splitter = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 class Dispatcher:
-    def __init__(self, store: Store, catalog: Catalog, context_for: ContextFor, clock: Clock):
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        context_for: ContextFor,
+        clock: Clock,
+        splitters: dict[str, Splitter] | None = None,
+    ):
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
+        self.splitters = splitters or {}
         # one lock per conversation being processed; weak, so idle conversations cost nothing
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -43,15 +55,21 @@ class Dispatcher:
                 inbox_id=row.id,
                 key=key,
                 state=new_state,
-                outbound=[
-                    OutboundMessage(key.channel, key.chat, r.to_dict() | {"user": key.user}, str(key)) for r in replies
-                ],
+                outbound=self._outbound(key, replies, row.inbound.ref),
                 timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
                 cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
                 log_in=row.inbound.text or row.inbound.choice,
                 log_out=[r.text for r in replies],
             )
             await self.store.commit(turn, now)
+
+    def _outbound(self, key: ConversationKey, replies: list[Reply], ref: str | None) -> list[OutboundMessage]:
+        split = self.splitters.get(key.channel, lambda payload: [payload])
+        messages = []
+        for reply in replies:
+            payload = reply.to_dict() | {"user": key.user, "in_reply_to": ref}
+            messages.extend(OutboundMessage(key.channel, key.chat, part, str(key)) for part in split(payload))
+        return messages
 
     async def drain(self) -> int:
         """Process every unfinished inbox row (after a restart, or after submits); returns how many."""

@@ -213,6 +213,10 @@ class SqliteStore:
         (n,) = (await self.db.execute_fetchall(f"SELECT COUNT(*) FROM {table}"))[0]
         return n
 
+    async def ping(self) -> bool:
+        rows = await self.db.execute_fetchall("SELECT 1")
+        return rows[0][0] == 1
+
     async def integrity(self) -> str:
         try:
             (result,) = (await self.db.execute_fetchall("PRAGMA integrity_check"))[0]

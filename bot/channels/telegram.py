@@ -1,0 +1,305 @@
+"""Telegram, through python-telegram-bot: polling or webhook in, the outbox out.
+
+Nothing lost, nothing doubled: an update is in the inbox (deduplicated on update_id) before the
+webhook answers 200 or the next getUpdates offset confirms it; PTB's own Updater is not used
+because it confirms updates before handlers run. Replies leave through the outbox, under
+Telegram's limits (1 msg/s per chat, 20/min per group, 30/s overall) and its 429 retry_after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.app import App
+from bot.channels.delivery import RetryLater, Undeliverable
+from bot.channels.telegram_format import parse_callback_data, to_message
+from bot.config import Settings
+from bot.engine.types import ConversationKey, Inbound
+from bot.i18n import parse_lang
+from bot.store.base import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
+MAX_WEBHOOK_BODY = 1024 * 1024
+GROUP_TYPES = ("group", "supergroup")
+COMMANDS = {
+    "zh": [
+        ("start", "开始排查"),
+        ("help", "使用帮助"),
+        ("back", "返回上一步"),
+        ("restart", "重新开始"),
+        ("steps", "查看处理步骤"),
+        ("contacts", "联系方式"),
+        ("lang", "切换语言 zh/en"),
+    ],
+    "en": [
+        ("start", "Start troubleshooting"),
+        ("help", "How to use the bot"),
+        ("back", "Go back one step"),
+        ("restart", "Start over"),
+        ("steps", "List the steps"),
+        ("contacts", "Who to contact"),
+        ("lang", "Language: zh or en"),
+    ],
+}
+NOT_YOUR_BUTTON = {
+    "zh": "这个按钮属于另一位同事的排查。发送 /start 开始您自己的。",
+    "en": "That button belongs to someone else's conversation. Send /start to begin your own.",
+}
+
+
+class ChatLimits:
+    """Token buckets: overall, per chat, and per group (Telegram drops or 429s beyond them)."""
+
+    def __init__(self, overall: float = 30, per_chat: float = 1, per_group_minute: float = 20, keep: int = 10_000):
+        self.overall = AsyncLimiter(overall, 1)
+        self._per_chat, self._per_group_minute, self._keep = per_chat, per_group_minute, keep
+        self._chats: OrderedDict[str, tuple[AsyncLimiter, AsyncLimiter | None]] = OrderedDict()
+
+    def _for(self, chat: str) -> tuple[AsyncLimiter, AsyncLimiter | None]:
+        limiters = self._chats.pop(chat, None)
+        if limiters is None:
+            group = AsyncLimiter(self._per_group_minute, 60) if chat.startswith("-") else None
+            limiters = (AsyncLimiter(self._per_chat, 1), group)
+        self._chats[chat] = limiters  # most recently used last; forget the least recent
+        while len(self._chats) > self._keep:
+            self._chats.popitem(last=False)
+        return limiters
+
+    async def acquire(self, chat: str) -> None:
+        per_chat, per_group = self._for(chat)
+        if per_group is not None:
+            await per_group.acquire()
+        await per_chat.acquire()
+        await self.overall.acquire()
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, app: App, on_accept: Any):
+        self.settings, self.app, self.on_accept = settings, app, on_accept
+        token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+        self.application = Application.builder().token(token).base_url(settings.TELEGRAM_BASE_URL).updater(None).build()
+        self.bot = self.application.bot
+        self.limits = ChatLimits()
+        self._poller: asyncio.Task | None = None
+        self._running = False
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            await self.application.initialize()  # getMe: checks the token, learns our id and username
+        except InvalidToken as exc:
+            raise RuntimeError(f"TELEGRAM_BOT_TOKEN: rejected by Telegram ({exc})") from None
+        for lang, commands in COMMANDS.items():
+            await self.bot.set_my_commands([BotCommand(c, d) for c, d in commands], language_code=lang)
+        await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS["zh"]])
+        if self.settings.TELEGRAM_WEBHOOK_URL:
+            await self.bot.set_webhook(
+                self.settings.TELEGRAM_WEBHOOK_URL,
+                secret_token=self.settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        self._running = True
+        log.info("telegram: @%s in %s mode", self.bot.username, "webhook" if self._poller is None else "polling")
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        await self.application.shutdown()
+
+    def healthy(self) -> bool:
+        return self._running and (self._poller is None or not self._poller.done())
+
+    # ---- inbound -------------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset,
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=ALLOWED_UPDATES,
+                    read_timeout=POLL_TIMEOUT + 10,
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except (NetworkError, TelegramError) as exc:
+                log.warning("telegram: getUpdates failed: %s", exc)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                await self.receive(update)
+            if updates:
+                # only now, with every update committed, may the next call confirm them
+                offset = updates[-1].update_id + 1
+
+    async def receive(self, update: Update) -> None:
+        """Commit an update to the inbox (or decide to ignore it); answer its callback query."""
+        inbound, refusal = self.to_inbound(update)
+        if inbound is not None:
+            accepted = await self.app.dispatcher.submit(CHANNEL, str(update.update_id), inbound)
+            if accepted is not None:
+                self.on_accept()
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(text=refusal)
+            except TelegramError as exc:  # a stale query (after a restart) can't be answered; harmless
+                log.info("telegram: answerCallbackQuery failed: %s", exc)
+
+    def to_inbound(self, update: Update) -> tuple[Inbound | None, str | None]:
+        """The inbound message for an update, or (None, why-not for a button press)."""
+        query = update.callback_query
+        if query is not None:
+            parsed = parse_callback_data(query.data or "")
+            message = query.message
+            if parsed is None or message is None:
+                return None, None
+            owner, key = parsed
+            lang = parse_lang(query.from_user.language_code) or "zh"
+            if owner != query.from_user.id:
+                return None, NOT_YOUR_BUTTON[lang]
+            conversation = ConversationKey(CHANNEL, str(message.chat.id), str(query.from_user.id))
+            return Inbound(
+                conversation,
+                self.app.clock.now(),
+                choice=key,
+                lang_hint=parse_lang(query.from_user.language_code),
+                ref=str(message.message_id),
+            ), None
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None, None
+        text = message.text if message.text is not None else ""
+        if message.chat.type in GROUP_TYPES:
+            text = self._addressed_text(message)
+            if text is None:
+                return None, None  # group chatter not meant for us
+        conversation = ConversationKey(CHANNEL, str(message.chat.id), str(message.from_user.id))
+        return Inbound(
+            conversation,
+            self.app.clock.now(),
+            text=text,
+            lang_hint=parse_lang(message.from_user.language_code),
+            ref=str(message.message_id),
+        ), None
+
+    def _addressed_text(self, message: Message) -> str | None:
+        """In a group: the text if it is a command, mentions us, or replies to us; else None."""
+        text = message.text or ""
+        username = (self.bot.username or "").lower()
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            target = command.partition("@")[2].lower()
+            return text if not target or target == username else None
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == self.bot.id:
+            return text
+        for entity in message.entities or ():
+            mentioned = message.parse_entity(entity)
+            if (entity.type == "mention" and mentioned.lower() == f"@{username}") or (
+                entity.type == "text_mention" and entity.user is not None and entity.user.id == self.bot.id
+            ):
+                return (text.replace(mentioned, " ", 1)).strip()
+        return None
+
+    # ---- webhook -------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        if not self.settings.TELEGRAM_WEBHOOK_URL:
+            return []
+        return [Route("/telegram/webhook", self._webhook, methods=["POST"])]
+
+    async def _webhook(self, request: Request) -> Response:
+        expected = self.settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value()
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        body = await _read_limited(request, MAX_WEBHOOK_BODY)
+        if body is None:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
+        if update is None or not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        await self.receive(update)  # committed before we answer, so Telegram's retry is a duplicate
+        return Response(status_code=200)
+
+    # ---- outbound ------------------------------------------------------------------------------
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        payload = message.payload
+        part = to_message(payload, payload.get("user") or message.chat)
+        keyboard = part.pop("inline_keyboard", None)
+        markup = (
+            InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in keyboard])
+            if keyboard
+            else None
+        )
+        reply_to = payload.get("in_reply_to")
+        threading = None
+        if reply_to and message.chat.startswith("-"):  # in a group, say whose question this answers
+            threading = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+        await self.limits.acquire(message.chat)
+        try:
+            await self.bot.send_message(
+                chat_id=int(message.chat), reply_markup=markup, reply_parameters=threading, **part
+            )
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), str(exc)) from None
+        except (Forbidden, BadRequest) as exc:  # blocked, kicked, chat gone, malformed: retrying won't help
+            raise Undeliverable(str(exc)) from None
+        except NetworkError as exc:
+            raise RetryLater(5, str(exc)) from None
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return None
+    return bytes(body)

@@ -1,0 +1,64 @@
+"""Outbox → a channel: one message per chat at a time, in order, retried until delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Protocol
+
+from bot.channels.delivery import RetryLater, Undeliverable
+from bot.runtime.clock import Clock
+from bot.runtime.wake import Loop
+from bot.store.base import OutboundMessage, OutboxRow, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # unexpected errors back off 2, 4, 8 … 300 s; after this many the row is set aside
+CONCURRENT_CHATS = 32
+
+
+class Deliverer(Protocol):
+    name: str
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """Send one message; raise RetryLater or Undeliverable when it isn't delivered."""
+
+
+class Sender(Loop):
+    def __init__(self, store: Store, clock: Clock, channel: Deliverer):
+        super().__init__()
+        self.store, self.clock, self.channel = store, clock, channel
+        self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
+
+    async def tick(self) -> int:
+        return await self.flush()
+
+    async def flush(self) -> int:
+        """Deliver the head-of-line message of every chat that has one due; returns how many were tried."""
+        rows = await self.store.pending(self.channel.name, self.clock.now(), limit=CONCURRENT_CHATS * 4)
+        await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        async with self._slots:
+            try:
+                await self.channel.deliver(row.message)
+            except RetryLater as exc:
+                log.info(
+                    "%s: chat %s must wait %.1fs: %s", self.channel.name, row.message.chat, exc.seconds, exc.reason
+                )
+                await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=exc.seconds), exc.reason)
+            except Undeliverable as exc:
+                log.warning("%s: giving up on outbox row %s: %s", self.channel.name, row.id, exc)
+                await self.store.mark_failed(row.id, self.clock.now(), str(exc))
+            except Exception as exc:
+                if row.attempts + 1 >= MAX_ATTEMPTS:
+                    log.error("%s: outbox row %s failed %d times: %s", self.channel.name, row.id, MAX_ATTEMPTS, exc)
+                    await self.store.mark_failed(row.id, self.clock.now(), repr(exc))
+                else:
+                    delay = min(300.0, 2.0 ** (row.attempts + 1))
+                    log.warning("%s: send failed (%r); retrying in %.0fs", self.channel.name, exc, delay)
+                    await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=delay), repr(exc))
+            else:
+                await self.store.mark_sent(row.id, self.clock.now())

@@ -1,0 +1,34 @@
+"""The bot's heartbeat: due timers into the inbox, the inbox through the engine, then wake the senders.
+
+Woken at once by a channel that accepted a message, and every second regardless, so rows written
+by another process (the CLI) are picked up too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.runtime.clock import Clock
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.scheduler import fire_due
+from bot.runtime.wake import Loop
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+IDLE_POLL_S = 1.0
+
+
+class Worker(Loop):
+    interval = IDLE_POLL_S
+
+    def __init__(self, store: Store, dispatcher: Dispatcher, clock: Clock, on_output: Callable[[], None]):
+        super().__init__()
+        self.store, self.dispatcher, self.clock, self.on_output = store, dispatcher, clock, on_output
+
+    async def tick(self) -> int:
+        fired = await fire_due(self.store, self.clock)
+        processed = await self.dispatcher.drain()
+        if processed:
+            self.on_output()
+        return processed + len(fired)

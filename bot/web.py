@@ -1,0 +1,38 @@
+"""One ASGI app for the HTTP endpoints: /healthz and each channel's callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.store.sqlite import SqliteStore
+
+
+class HasHealth(Protocol):
+    name: str
+
+    def healthy(self) -> bool: ...
+
+    def routes(self) -> list[Route]: ...
+
+
+def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            database = "ok" if await store.ping() else "error"
+        except Exception as exc:  # a locked or vanished file must read as unhealthy, not crash
+            database = f"error: {exc}"
+        states = {c.name: "running" if c.healthy() else "down" for c in channels}
+        ok = database == "ok" and all(state == "running" for state in states.values())
+        body = {"status": "ok" if ok else "unavailable", "database": database, "channels": states}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    for channel in channels:
+        routes.extend(channel.routes())
+    return Starlette(routes=routes)

@@ -1,0 +1,197 @@
+"""A local fake of the Telegram Bot API: enough of it for the real python-telegram-bot.
+
+It keeps updates for getUpdates (with offset confirmation and long polling), records every call,
+answers sendMessage with real-looking Message objects, and can answer with 429 on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT = {
+    "id": 777000,
+    "is_bot": True,
+    "first_name": "Outage",
+    "username": "outage_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-token"):
+        self.token = token
+        self.lock = threading.Lock()
+        self.updates: list[dict] = []  # not yet confirmed by an offset
+        self.calls: list[tuple[str, dict]] = []
+        self.sent: list[dict] = []
+        self.fail_sends: list[int] = []  # retry_after seconds for each of the next sendMessage calls
+        self.holding = False  # while True, sendMessage calls wait (a send in flight)
+        self.drop_held = False  # when released, held calls fail without being delivered
+        self._update_ids = itertools.count(1000)
+        self._message_ids = itertools.count(1)
+        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["POST", "GET"])])
+
+    # ---- what tests do ------------------------------------------------------------------------
+
+    def push(self, update: dict) -> dict:
+        with self.lock:
+            update.setdefault("update_id", next(self._update_ids))
+            self.updates.append(update)
+        return update
+
+    def message(
+        self,
+        text: str,
+        user: int = 42,
+        chat: int | None = None,
+        lang: str = "zh-hans",
+        chat_type: str | None = None,
+        **extra: Any,
+    ) -> dict:
+        chat = user if chat is None else chat
+        return {
+            "update_id": next(self._update_ids),
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "text": text,
+                "from": {"id": user, "is_bot": False, "first_name": f"User{user}", "language_code": lang},
+                "chat": {
+                    "id": chat,
+                    "type": chat_type or ("private" if chat > 0 else "supergroup"),
+                    "title": "Finance",
+                },
+                **extra,
+            },
+        }
+
+    def press(self, button: dict, sent: dict, user: int = 42, lang: str = "zh-hans") -> dict:
+        return {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": f"cq{next(self._message_ids)}",
+                "chat_instance": "ci",
+                "data": button["callback_data"],
+                "from": {"id": user, "is_bot": False, "first_name": f"User{user}", "language_code": lang},
+                "message": sent["message"],
+            },
+        }
+
+    def calls_to(self, method: str) -> list[dict]:
+        with self.lock:
+            return [params for name, params in self.calls if name == method]
+
+    def wait_sent(self, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.sent) >= count:
+                    return list(self.sent)
+            time.sleep(0.02)
+        with self.lock:
+            raise AssertionError(f"expected {count} sent messages, got {len(self.sent)}: {self.sent}")
+
+    # ---- the API ------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
+        method = request.path_params["method"]
+        params = await _params(request)
+        with self.lock:
+            self.calls.append((method, params))
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return JSONResponse({"ok": False, "error_code": 404, "description": f"Not Found: {method}"}, 404)
+        return await handler(params)
+
+    @staticmethod
+    def _ok(result: Any) -> JSONResponse:
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _getMe(self, params: dict) -> JSONResponse:
+        return self._ok(BOT)
+
+    async def _setMyCommands(self, params: dict) -> JSONResponse:
+        return self._ok(True)
+
+    async def _setWebhook(self, params: dict) -> JSONResponse:
+        return self._ok(True)
+
+    async def _deleteWebhook(self, params: dict) -> JSONResponse:
+        return self._ok(True)
+
+    async def _answerCallbackQuery(self, params: dict) -> JSONResponse:
+        return self._ok(True)
+
+    async def _getUpdates(self, params: dict) -> JSONResponse:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)  # keep tests quick
+        while True:
+            with self.lock:
+                if offset:
+                    self.updates = [u for u in self.updates if u["update_id"] >= offset]  # confirmed
+                ready = list(self.updates)
+            if ready or time.monotonic() >= deadline:
+                return self._ok(ready)
+            await asyncio.sleep(0.02)
+
+    async def _sendMessage(self, params: dict) -> JSONResponse:
+        if self.holding:
+            while self.holding:
+                await asyncio.sleep(0.02)
+            if self.drop_held:
+                return JSONResponse({"ok": False, "error_code": 500, "description": "lost"}, status_code=500)
+        with self.lock:
+            if self.fail_sends:
+                retry_after = self.fail_sends.pop(0)
+                return JSONResponse(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after},
+                    },
+                    status_code=429,
+                )
+            chat = int(params["chat_id"])
+            message = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "text": params["text"],
+                "from": BOT,
+                "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+            }
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            self.sent.append({"params": params, "message": message, "at": time.monotonic()})
+        return self._ok(message)
+
+    async def _editMessageText(self, params: dict) -> JSONResponse:
+        return self._ok(True)
+
+
+async def _params(request: Request) -> dict:
+    """PTB posts form fields whose values are JSON (numbers, objects) or plain strings."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return await request.json()
+    params = {}
+    for key, value in parse_qsl((await request.body()).decode(), keep_blank_values=True):
+        try:
+            params[key] = json.loads(value)
+        except (TypeError, ValueError):
+            params[key] = value
+    return params
