@@ -37,6 +37,8 @@ class App:
             return True
         if key.channel == "telegram":
             return key.user.lstrip("-").isdigit() and int(key.user) in self.settings.TELEGRAM_ADMIN_IDS
+        if key.channel == "wecom":
+            return key.user in self.settings.WECOM_ADMIN_USERS
         return False
 
     def context_for(self, key: ConversationKey) -> Context:

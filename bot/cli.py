@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot import __version__
+from bot import __version__, groups_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every configured channel (Telegram, …) and the HTTP server")
     run.add_argument("--db", type=Path, help="SQLite file (default: OUTAGE_BOT_DB or the user data directory)")
     run.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
+
+    groups_cli.add_parser(sub)
 
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
@@ -170,8 +172,13 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed or not results else EXIT_OK
 
 
+def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(groups_cli.run(args, settings))
+
+
 COMMANDS = {
     "run": cmd_run,
+    "groups": cmd_groups,
     "chat": cmd_chat,
     "check": cmd_check,
     "match": cmd_match,

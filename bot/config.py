@@ -6,6 +6,8 @@ value given, e.g. `MATCH_THRESHOLD: must be at most 1 (got '3')`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -48,6 +50,48 @@ class Settings(BaseSettings):
     TELEGRAM_WEBHOOK_SECRET: SecretStr | None = None
     TELEGRAM_ADMIN_IDS: Annotated[frozenset[int], NoDecode] = frozenset()
 
+    WECOM_CORP_ID: str | None = None
+    WECOM_AGENT_ID: int | None = None
+    WECOM_SECRET: SecretStr | None = None
+    WECOM_TOKEN: SecretStr | None = None
+    WECOM_AES_KEY: SecretStr | None = None
+    WECOM_API_BASE_URL: str = Field(default="https://qyapi.weixin.qq.com/cgi-bin/", pattern=r"^https?://")
+    WECOM_ADMIN_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
+    WECOM_MAX_CLOCK_SKEW_S: int = Field(default=300, ge=0)
+
+    @field_validator("WECOM_ADMIN_USERS", mode="before")
+    @classmethod
+    def _comma_separated_users(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("WECOM_AES_KEY")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # EncodingAESKey: 43 characters of base64 that decode (with "=") to a 32-byte AES key
+        if value is not None:
+            key = value.get_secret_value()
+            try:
+                ok = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError("must be the 43-character EncodingAESKey from the WeCom admin console")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_all_or_nothing(self) -> Settings:
+        given = {name: getattr(self, name) is not None for name in WECOM_REQUIRED}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(name for name, present in given.items() if not present)
+            raise ValueError(f"{missing}: required for WeCom, since {_present(given)} is set")
+        return self
+
+    @property
+    def wecom_configured(self) -> bool:
+        return self.WECOM_CORP_ID is not None
+
     @field_validator("TELEGRAM_ADMIN_IDS", mode="before")
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
@@ -81,6 +125,12 @@ class Settings(BaseSettings):
 
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+
+
+def _present(given: dict[str, bool]) -> str:
+    return ", ".join(name for name, present in given.items() if present)
+
 
 _CONSTRAINTS = {
     "greater_than_equal": "must be at least {ge}",
@@ -106,6 +156,7 @@ def load_settings(**overrides: object) -> Settings:
                 lines.append(reason)
                 continue
             value = err.get("input")
-            shown = "(hidden)" if "TOKEN" in str(err["loc"][0]) or "SECRET" in str(err["loc"][0]) else repr(value)
+            secret = any(word in str(err["loc"][0]) for word in ("TOKEN", "SECRET", "AES_KEY"))
+            shown = "(hidden)" if secret else repr(value)
             lines.append(f"{err['loc'][0]}: {reason} (got {shown})")
         raise SettingsError("\n".join(lines)) from None

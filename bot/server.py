@@ -21,6 +21,7 @@ STOP_GRACE_S = 10.0
 
 CHANNEL_SETTINGS = {
     "Telegram": "TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_URL + TELEGRAM_WEBHOOK_SECRET for webhook mode)",
+    "WeCom": "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY",
 }
 
 
@@ -42,16 +43,13 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def _splitters(settings: Settings) -> dict:
-    splitters = {}
-    if settings.telegram_configured:
-        from bot.channels.telegram_format import split_payload
+    from bot.channels import telegram_format, wecom_format
 
-        splitters["telegram"] = split_payload
-    return splitters
+    return {"telegram": telegram_format.split_payload, "wecom": wecom_format.split_payload}
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    if not settings.telegram_configured:
+    if not (settings.telegram_configured or settings.wecom_configured):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
     app = await open_app(settings, splitters=_splitters(settings))
@@ -62,6 +60,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         from bot.channels.telegram import TelegramChannel
 
         channels.append(TelegramChannel(settings, app, worker.wake.set))
+    if settings.wecom_configured:
+        from bot.channels.wecom import WeComChannel
+
+        channels.append(WeComChannel(settings, app, worker.wake.set))
     senders.extend(Sender(app.store, app.clock, channel) for channel in channels)
 
     loop = asyncio.get_running_loop()

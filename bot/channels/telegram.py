@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.ext import Application
 
 from bot.app import App
+from bot.channels.body import BodyTooLarge, read_limited
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.channels.telegram_format import parse_callback_data, to_message
 from bot.config import Settings
@@ -248,11 +249,9 @@ class TelegramChannel:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return JSONResponse({"error": "wrong or missing secret token"}, status_code=403)
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        body = await _read_limited(request, MAX_WEBHOOK_BODY)
-        if body is None:
+        try:
+            body = await read_limited(request, MAX_WEBHOOK_BODY)
+        except BodyTooLarge:
             return JSONResponse({"error": "body too large"}, status_code=413)
         try:
             data = json.loads(body)
@@ -294,12 +293,3 @@ class TelegramChannel:
 
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            return None
-    return bytes(body)

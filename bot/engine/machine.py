@@ -77,7 +77,7 @@ def _timer(catalog: Catalog, state: ConversationState, inbound: Inbound, context
     text = sp.local(payload.get("text"))
     if payload.get("late"):
         text += sp.t("reminder_late")
-    return state, [Reply(text, (), state.node, state.symptom)]
+    return state, [Reply(text, (), state.node, state.symptom, lang=sp.lang)]
 
 
 class _Turn:
@@ -98,6 +98,11 @@ class _Turn:
     # ---- dispatch ----------------------------------------------------------------------------
 
     def handle(self, state: ConversationState, lead: list[str]) -> Result:
+        unsupported = (self.inbound.payload or {}).get("unsupported")
+        if unsupported and not self.text and self.inbound.choice is None:
+            return self.say(
+                state if state.node != "new" else state.evolve(node="menu"), [*lead, self.sp(state).t("text_only")]
+            )
         if self.inbound.choice is None and self.text.startswith("/"):
             return self.command(state, lead)
         sp = self.sp(state)
@@ -216,7 +221,7 @@ class _Turn:
     def at_finished(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         sp = self.sp(state)
         if key == "solved":
-            self.effects.append(Reply(sp.t("solved"), (), "end", state.symptom))
+            self.effects.append(Reply(sp.t("solved"), (), "end", state.symptom, lang=sp.lang))
             return state.evolve(node="end"), self.effects
         if key == "not_solved":
             tried = (*state.tried, state.cause) if state.cause not in state.tried else state.tried

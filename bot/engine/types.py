@@ -130,10 +130,12 @@ class Reply:
     node: str = ""
     symptom: str | None = None
     causes: tuple[CauseScore, ...] = ()
+    lang: str = "zh"  # the language it is written in
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
+            "lang": self.lang,
             "options": [{"key": o.key, "label": o.label} for o in self.options],
             "state": self.node,
             "symptom": self.symptom,
@@ -148,6 +150,7 @@ class Reply:
             node=data.get("state", ""),
             symptom=data.get("symptom"),
             causes=tuple(CauseScore(c["id"], c["score"]) for c in data.get("causes", ())),
+            lang=data.get("lang", "zh"),
         )
 
 

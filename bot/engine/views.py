@@ -93,7 +93,7 @@ def options_at(sp: Speaker) -> list[Option]:
 
 def _reply(sp: Speaker, parts: list[str], options: list[Option], causes=()) -> Reply:
     text = "\n\n".join(p for p in parts if p)
-    return Reply(text, tuple(options), sp.state.node, sp.state.symptom, tuple(causes))
+    return Reply(text, tuple(options), sp.state.node, sp.state.symptom, tuple(causes), sp.lang)
 
 
 def _scores(sp: Speaker) -> list[CauseScore]:

@@ -51,6 +51,27 @@ class TimerRow:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A group chat the bot speaks to on its own: a WeCom robot or app chat, a Telegram group."""
+
+    name: str
+    channel: str  # wecom | telegram
+    kind: str  # wecom_robot | wecom_appchat | telegram_group
+    address: str  # robot webhook key, app chat id, Telegram chat id
+    subscribed: bool = True
+    created_at: datetime | None = None
+
+    @property
+    def chat(self) -> str:
+        """The outbox chat for this group: names the group, never its secret (a robot key)."""
+        return f"group:{self.name}"
+
+
+class GroupExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
 class Turn:
     """Everything one processed inbox row changes, committed together."""
 
@@ -87,6 +108,18 @@ class Store(Protocol):
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
         """Give up on a row that can never be delivered (it stays, with its error, for inspection)."""
+
+    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
+        """Outbox rows that no inbound message caused (the CLI's group messages)."""
+
+    async def add_group(self, group: Group, now: datetime) -> None:
+        """Raises GroupExists for a name or address already registered."""
+
+    async def remove_group(self, name: str) -> bool: ...
+
+    async def groups(self) -> list[Group]: ...
+
+    async def group(self, name: str) -> Group | None: ...
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRow]: ...
 

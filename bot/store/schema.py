@@ -61,6 +61,18 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX outbox_pending;
     CREATE INDEX outbox_pending ON outbox (channel, chat, id) WHERE sent_at IS NULL AND failed_at IS NULL;
     """,
+    # 3: groups the bot speaks to on its own (WeCom robots and app chats, Telegram groups)
+    """
+    CREATE TABLE groups (
+        name TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        address TEXT NOT NULL,
+        subscribed INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL,
+        UNIQUE (channel, kind, address)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

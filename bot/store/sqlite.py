@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
 from bot.engine.types import ConversationKey, ConversationState, Inbound
-from bot.store.base import InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
+from bot.store.base import Group, GroupExists, InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -173,11 +174,49 @@ class SqliteStore:
             (to_epoch(retry_at), error[:500], outbox_id),
         )
 
+    async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
+        at = to_epoch(now)
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            await self.db.executemany(
+                "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in messages],
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
         await self.db.execute(
             "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (to_epoch(now), error[:500], outbox_id),
         )
+
+    # ---- groups ------------------------------------------------------------------------------
+
+    async def add_group(self, group: Group, now: datetime) -> None:
+        try:
+            await self.db.execute(
+                "INSERT INTO groups (name, channel, kind, address, subscribed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (group.name, group.channel, group.kind, group.address, int(group.subscribed), to_epoch(now)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise GroupExists(str(exc)) from None
+
+    async def remove_group(self, name: str) -> bool:
+        cursor = await self.db.execute("DELETE FROM groups WHERE name = ?", (name,))
+        return cursor.rowcount == 1
+
+    async def groups(self) -> list[Group]:
+        rows = await self.db.execute_fetchall(
+            "SELECT name, channel, kind, address, subscribed, created_at FROM groups ORDER BY name"
+        )
+        return [Group(r[0], r[1], r[2], r[3], bool(r[4]), from_epoch(r[5])) for r in rows]
+
+    async def group(self, name: str) -> Group | None:
+        return next((g for g in await self.groups() if g.name == name), None)
 
     # ---- timers ------------------------------------------------------------------------------
 

@@ -1,0 +1,212 @@
+"""WeCom (企业微信): encrypted callbacks in, app messages, app chats and group robots out.
+
+A callback is verified, decrypted (wechatpy's crypto), parsed and committed to the inbox before we
+answer 200: WeCom gives up after 5 s and retries up to three times, and each retry of a MsgId (or
+of an event's FromUserName + CreateTime) is recognised and answered once. Replies go out through
+the outbox with the message-send API, under WeCom's per-member limits (30/min, 1000/h), which it
+enforces by silently dropping messages: so we count first and wait, rather than lose them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import xml.etree.ElementTree as ET
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.crypto import PrpCrypto
+from wechatpy.enterprise.events import EnterAgentEvent
+from wechatpy.enterprise.messages import TextMessage
+from wechatpy.events import BaseEvent
+
+from bot.app import App
+from bot.channels.body import BodyTooLarge, read_limited
+from bot.channels.delivery import RetryLater, Undeliverable
+from bot.channels.wecom_api import WeComApi, WeComError
+from bot.config import Settings
+from bot.engine.types import ConversationKey, Inbound
+from bot.runtime.window import SlidingWindows
+from bot.store.base import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+MAX_BODY = 1024 * 1024
+MEMBER_LIMITS = [(30, 60), (1000, 3600)]  # app messages per member: per minute, per hour
+ROBOT_LIMITS = [(20, 60)]  # group robot messages per minute
+RETRY_BUSY_S = 60  # 45009: API frequency limit
+# Errors that no retry will fix: the member is gone or outside the app, the IP isn't trusted (60020) …
+PERMANENT = {60020, 60011, 60111, 81013, 82001, 86004, 93000, 40003, 40056}
+_ENTITIES = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class CallbackRejected(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
+
+
+class WeComChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, app: App, on_accept, http: httpx.AsyncClient | None = None):
+        self.settings, self.app, self.on_accept = settings, app, on_accept
+        self.token = settings.WECOM_TOKEN.get_secret_value()
+        self.corp_id = settings.WECOM_CORP_ID
+        self.crypto = PrpCrypto(_aes_key(settings.WECOM_AES_KEY.get_secret_value()))
+        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        self.api = WeComApi(
+            settings.WECOM_API_BASE_URL,
+            self.corp_id,
+            settings.WECOM_SECRET.get_secret_value(),
+            settings.WECOM_AGENT_ID,
+            self.http,
+            app.clock,
+        )
+        self.members = SlidingWindows(MEMBER_LIMITS, app.clock)
+        self.robots = SlidingWindows(ROBOT_LIMITS, app.clock)
+        self._running = False
+
+    async def start(self) -> None:
+        self._running = True  # the access token is fetched on the first send, not here (see README)
+
+    async def stop(self) -> None:
+        self._running = False
+        await self.http.aclose()
+
+    def healthy(self) -> bool:
+        return self._running
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/wecom/callback", self._verify_url, methods=["GET"]),
+            Route("/wecom/callback", self._callback, methods=["POST"]),
+        ]
+
+    # ---- callbacks -----------------------------------------------------------------------------
+
+    def _check(self, request: Request, encrypted: str) -> None:
+        params = request.query_params
+        timestamp, nonce, given = params.get("timestamp", ""), params.get("nonce", ""), params.get("msg_signature", "")
+        if not (timestamp.isdigit() and nonce and given):
+            raise CallbackRejected(400, "msg_signature, timestamp and nonce are required")
+        expected = signature(self.token, timestamp, nonce, encrypted)
+        if not hmac.compare_digest(expected, given.lower()):
+            raise CallbackRejected(403, "wrong signature")
+        skew = self.settings.WECOM_MAX_CLOCK_SKEW_S
+        if skew and abs(self.app.clock.now().timestamp() - int(timestamp)) > skew:
+            raise CallbackRejected(403, "timestamp too far from now (a replay?)")
+
+    def _decrypt(self, encrypted: str) -> str:
+        try:
+            return self.crypto.decrypt(encrypted, self.corp_id)
+        except Exception as exc:  # bad base64, padding or corp id: wechatpy raises several kinds
+            raise CallbackRejected(400, f"cannot decrypt: {type(exc).__name__}") from None
+
+    async def _verify_url(self, request: Request) -> Response:
+        """WeCom's URL check when the callback is configured: answer the decrypted echostr exactly."""
+        echo = request.query_params.get("echostr", "")
+        try:
+            if not echo:
+                raise CallbackRejected(400, "echostr is required")
+            self._check(request, echo)
+            return PlainTextResponse(self._decrypt(echo))
+        except CallbackRejected as exc:
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+
+    async def _callback(self, request: Request) -> Response:
+        try:
+            body = await read_limited(request, MAX_BODY)
+            envelope = _parse_xml(body)
+            encrypted = envelope.findtext("Encrypt") or ""
+            if not encrypted:
+                raise CallbackRejected(400, "no Encrypt element")
+            self._check(request, encrypted)
+            plain = self._decrypt(encrypted)
+            _parse_xml(plain.encode())  # the inner XML gets the same scrutiny before wechatpy reads it
+            message = parse_message(plain)
+        except CallbackRejected as exc:
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+        except BodyTooLarge:
+            return PlainTextResponse("body too large", status_code=413)
+        except Exception as exc:  # whatever else a hostile body does to the parsers is a bad request
+            return PlainTextResponse(f"bad request: {type(exc).__name__}", status_code=400)
+        dedupe, inbound = self.to_inbound(message)
+        if inbound is not None and await self.app.dispatcher.submit(CHANNEL, dedupe, inbound) is not None:
+            self.on_accept()
+        return PlainTextResponse("")  # committed: now WeCom may stop retrying; the reply follows via the API
+
+    def to_inbound(self, message) -> tuple[str, Inbound | None]:
+        user = str(message.source)
+        key = ConversationKey(CHANNEL, user, user)
+        now = self.app.clock.now()
+        raw = message._data  # wechatpy keeps the parsed XML; unknown events have no class of their own
+        if isinstance(message, BaseEvent) or str(raw.get("MsgType", "")).lower() == "event":
+            dedupe = f"event:{user}:{raw.get('CreateTime')}:{raw.get('Event')}"
+            if isinstance(message, EnterAgentEvent):
+                return dedupe, Inbound(key, now, text="")
+            return dedupe, None  # other events (menu clicks, contact changes) start nothing
+        dedupe = f"msg:{message.id}"
+        if isinstance(message, TextMessage):
+            return dedupe, Inbound(key, now, text=message.content, ref=str(message.id))
+        return dedupe, Inbound(key, now, payload={"unsupported": message.type}, ref=str(message.id))
+
+    # ---- outbound ------------------------------------------------------------------------------
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        content = message.payload.get("content") or message.payload.get("text") or ""
+        try:
+            if message.chat.startswith("group:"):
+                await self._to_group(message.chat.removeprefix("group:"), content, message.payload)
+            else:
+                wait = self.members.reserve(message.chat)
+                if wait:
+                    raise RetryLater(wait, f"per-member limit for {message.chat}")
+                await self.api.send_text(message.chat, content)
+        except WeComError as exc:
+            if exc.errcode == 45009:
+                raise RetryLater(RETRY_BUSY_S, str(exc)) from None
+            if exc.errcode in PERMANENT:
+                raise Undeliverable(str(exc)) from None
+            raise RetryLater(10, str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise RetryLater(5, f"{type(exc).__name__}: {exc}") from None
+
+    async def _to_group(self, name: str, content: str, payload: dict) -> None:
+        group = await self.app.store.group(name)
+        if group is None:
+            raise Undeliverable(f"no group named {name!r} (removed?)")
+        if group.kind == "wecom_robot":
+            wait = self.robots.reserve(group.address)
+            if wait:
+                raise RetryLater(wait, f"robot limit for group {name}")
+            await self.api.send_robot(group.address, content, markdown=bool(payload.get("markdown")))
+        elif group.kind == "wecom_appchat":
+            await self.api.send_appchat(group.address, content)
+        else:
+            raise Undeliverable(f"group {name!r} is not a WeCom group")
+
+
+def _aes_key(encoding_aes_key: str) -> bytes:
+    return base64.b64decode(encoding_aes_key + "=")  # EncodingAESKey is base64 without its "="
+
+
+def _parse_xml(body: bytes) -> ET.Element:
+    """Parse a small XML document; entity declarations (XXE, billion laughs) are refused outright."""
+    if _ENTITIES.search(body):
+        raise CallbackRejected(400, "XML with DOCTYPE or ENTITY declarations is not accepted")
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise CallbackRejected(400, f"malformed XML: {exc}") from None

@@ -1,0 +1,90 @@
+"""WeCom's server API over an async HTTP client: access token, app messages, app chats, group robots.
+
+wechatpy's WeChatClient is synchronous and hard-codes the gettoken host; this calls the same
+endpoints with httpx on the event loop, from a configurable base URL (proxies, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from bot.runtime.clock import Clock
+
+TOKEN_EXPIRED = {40014, 42001}  # invalid / expired access_token: fetch a new one and retry once
+TOKEN_MARGIN = timedelta(minutes=5)
+DUPLICATE_CHECK_S = 60  # WeCom drops an identical text to the same member within this window
+
+
+class WeComError(Exception):
+    def __init__(self, errcode: int, errmsg: str, method: str):
+        super().__init__(f"{method}: errcode {errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+class WeComApi:
+    def __init__(
+        self, base_url: str, corp_id: str, secret: str, agent_id: int, client: httpx.AsyncClient, clock: Clock
+    ):
+        self.base = base_url if base_url.endswith("/") else base_url + "/"
+        self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
+        self.client, self.clock = client, clock
+        self._token: str | None = None
+        self._expires = clock.now()
+        self._lock = asyncio.Lock()
+
+    async def _json(self, response: httpx.Response, method: str) -> dict[str, Any]:
+        response.raise_for_status()
+        data = response.json()
+        if data.get("errcode", 0) != 0:
+            raise WeComError(int(data["errcode"]), str(data.get("errmsg", "")), method)
+        return data
+
+    async def token(self, refresh: bool = False) -> str:
+        async with self._lock:  # one gettoken at a time, however many sends need it
+            if refresh or self._token is None or self.clock.now() >= self._expires:
+                response = await self.client.get(
+                    self.base + "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret}
+                )
+                data = await self._json(response, "gettoken")
+                self._token = data["access_token"]
+                self._expires = self.clock.now() + timedelta(seconds=int(data.get("expires_in", 7200))) - TOKEN_MARGIN
+            return self._token
+
+    async def _post(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        for attempt in (1, 2):
+            token = await self.token(refresh=attempt == 2)
+            response = await self.client.post(self.base + method, params={"access_token": token}, json=body)
+            try:
+                return await self._json(response, method)
+            except WeComError as exc:
+                if exc.errcode not in TOKEN_EXPIRED or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def send_text(self, user: str, content: str) -> dict[str, Any]:
+        return await self._post(
+            "message/send",
+            {
+                "touser": user,
+                "msgtype": "text",
+                "agentid": self.agent_id,
+                "text": {"content": content},
+                # a resend after a crash, within the window, is dropped by WeCom rather than shown twice
+                "enable_duplicate_check": 1,
+                "duplicate_check_interval": DUPLICATE_CHECK_S,
+            },
+        )
+
+    async def send_appchat(self, chat_id: str, content: str) -> dict[str, Any]:
+        return await self._post("appchat/send", {"chatid": chat_id, "msgtype": "text", "text": {"content": content}})
+
+    async def send_robot(self, key: str, content: str, markdown: bool = False) -> dict[str, Any]:
+        kind = "markdown" if markdown else "text"
+        response = await self.client.post(
+            self.base + "webhook/send", params={"key": key}, json={"msgtype": kind, kind: {"content": content}}
+        )
+        return await self._json(response, "webhook/send")
