@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time as _time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
-from bot.engine.types import Context, ConversationKey
+from bot.engine.types import Context, ConversationKey, OutageInfo
+from bot.outages import info
 from bot.playbook.catalog import Catalog
 from bot.playbook.loader import load_catalog, load_contact_overrides
 from bot.playbook.model import Contact
 from bot.playbook.shipped import shipped_playbooks_dir
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.ops import Operations
+from bot.runtime.workcal import WorkCalendar, parse_hours
 from bot.store.sqlite import SqliteStore
 
 ADMIN_CHANNELS = frozenset({"console"})  # whoever runs the CLI on the bot's machine is trusted
+OUTAGE_CACHE_S = 1.0
 
 
 def playbook_paths(settings: Settings) -> list[Path]:
@@ -30,6 +35,16 @@ class App:
     store: SqliteStore
     dispatcher: Dispatcher
     clock: Clock
+    calendar: WorkCalendar | None = None
+    _outages: tuple[float, tuple[OutageInfo, ...]] = field(default=(0.0, ()), repr=False)
+
+    async def open_outages(self) -> tuple[OutageInfo, ...]:
+        """Declared outages, re-read at most once a second (a CLI may declare one at any time)."""
+        read_at, outages = self._outages
+        if _time.monotonic() - read_at > OUTAGE_CACHE_S:
+            outages = tuple(info(o) for o in await self.store.open_outages())
+            self._outages = (_time.monotonic(), outages)
+        return outages
 
     def is_admin(self, key: ConversationKey) -> bool:
         """The console is trusted; elsewhere exactly the ids the settings list (none by default)."""
@@ -41,9 +56,15 @@ class App:
             return key.user in self.settings.WECOM_ADMIN_USERS
         return False
 
-    def context_for(self, key: ConversationKey) -> Context:
+    async def context_for(self, key: ConversationKey) -> Context:
+        outages = await self.open_outages()
+        region = None
+        if any(o.region for o in outages):  # only then does the user's region matter
+            region = await self.store.region_of(f"{key.channel}:{key.user}")
         return Context(
             lang=self.settings.OUTAGE_BOT_LANG,
+            outages=outages,
+            user_region=region,
             contacts=self.contacts,
             is_admin=self.is_admin(key),
             idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
@@ -66,6 +87,9 @@ async def open_app(settings: Settings, clock: Clock | None = None, splitters: di
     store = SqliteStore(settings.OUTAGE_BOT_DB)
     await store.open()
     clock = clock or SystemClock()
-    app = App(settings, catalog, contacts, store, None, clock)  # type: ignore[arg-type]
+    calendar = WorkCalendar(settings.tz, *parse_hours(settings.WORKING_HOURS))
+    app = App(settings, catalog, contacts, store, None, clock, calendar)  # type: ignore[arg-type]
     app.dispatcher = Dispatcher(store, catalog, app.context_for, clock, splitters)
+    app.dispatcher.ops = Operations(app)
+    app.dispatcher.catalog_lang = settings.OUTAGE_BOT_LANG
     return app

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot import __version__, groups_cli
+from bot import __version__, groups_cli, ops_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
 
     groups_cli.add_parser(sub)
+    ops_cli.add_parsers(sub)
 
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
@@ -176,9 +177,24 @@ def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(groups_cli.run(args, settings))
 
 
+def cmd_outage(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(ops_cli.outage(args, settings))
+
+
+def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(ops_cli.reminders(args, settings))
+
+
+def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(ops_cli.records(args, settings))
+
+
 COMMANDS = {
     "run": cmd_run,
     "groups": cmd_groups,
+    "outage": cmd_outage,
+    "reminders": cmd_reminders,
+    "records": cmd_records,
     "chat": cmd_chat,
     "check": cmd_check,
     "match": cmd_match,

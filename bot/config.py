@@ -11,6 +11,7 @@ import binascii
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     MATCH_THRESHOLD: float = Field(default=0.3, ge=0.0, le=1.0)
     CONVERSATION_IDLE_MINUTES: int = Field(default=60, ge=0)
     OUTAGE_BOT_LANG: Literal["zh", "en"] = "zh"
+    OUTAGE_BOT_TZ: str = "Asia/Shanghai"
+    WORKING_HOURS: str = "09:00-18:00"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     HTTP_HOST: str = "0.0.0.0"
@@ -58,6 +61,27 @@ class Settings(BaseSettings):
     WECOM_API_BASE_URL: str = Field(default="https://qyapi.weixin.qq.com/cgi-bin/", pattern=r"^https?://")
     WECOM_ADMIN_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
     WECOM_MAX_CLOCK_SKEW_S: int = Field(default=300, ge=0)
+
+    @field_validator("OUTAGE_BOT_TZ")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("WORKING_HOURS")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from bot.runtime.workcal import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.OUTAGE_BOT_TZ)
 
     @field_validator("WECOM_ADMIN_USERS", mode="before")
     @classmethod

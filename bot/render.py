@@ -23,6 +23,15 @@ _ENV = jinja2.Environment(
 # Variables every template may use; see playbooks/README.md.
 TEMPLATE_VARIABLES = frozenset(
     {
+        "records",
+        "checklist",
+        "groups",
+        "id",
+        "when",
+        "every",
+        "name",
+        "count",
+        "usage",
         "slots",
         "outage",
         "lang",

@@ -54,7 +54,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     app = await open_app(settings, splitters=_splitters(settings))
     senders: list[Sender] = []
-    worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders])
+    worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
     channels = []
     if settings.telegram_configured:
         from bot.channels.telegram import TelegramChannel

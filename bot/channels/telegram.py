@@ -12,11 +12,9 @@ import asyncio
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -38,6 +36,8 @@ from bot.channels.telegram_format import parse_callback_data, to_message
 from bot.config import Settings
 from bot.engine.types import ConversationKey, Inbound
 from bot.i18n import parse_lang
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.window import SlidingWindows
 from bot.store.base import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -74,29 +74,20 @@ NOT_YOUR_BUTTON = {
 
 
 class ChatLimits:
-    """Token buckets: overall, per chat, and per group (Telegram drops or 429s beyond them)."""
+    """Telegram's limits as exact sliding windows: a leaky bucket would let a full burst through and
+    keep dripping, twice the rate within one second. Sends wait here until every window has room."""
 
-    def __init__(self, overall: float = 30, per_chat: float = 1, per_group_minute: float = 20, keep: int = 10_000):
-        self.overall = AsyncLimiter(overall, 1)
-        self._per_chat, self._per_group_minute, self._keep = per_chat, per_group_minute, keep
-        self._chats: OrderedDict[str, tuple[AsyncLimiter, AsyncLimiter | None]] = OrderedDict()
-
-    def _for(self, chat: str) -> tuple[AsyncLimiter, AsyncLimiter | None]:
-        limiters = self._chats.pop(chat, None)
-        if limiters is None:
-            group = AsyncLimiter(self._per_group_minute, 60) if chat.startswith("-") else None
-            limiters = (AsyncLimiter(self._per_chat, 1), group)
-        self._chats[chat] = limiters  # most recently used last; forget the least recent
-        while len(self._chats) > self._keep:
-            self._chats.popitem(last=False)
-        return limiters
+    def __init__(self, clock: Clock):
+        self.overall = SlidingWindows([(30, 1.0)], clock)
+        self.per_chat = SlidingWindows([(1, 1.0)], clock)
+        self.per_group = SlidingWindows([(20, 60.0)], clock)
 
     async def acquire(self, chat: str) -> None:
-        per_chat, per_group = self._for(chat)
-        if per_group is not None:
-            await per_group.acquire()
-        await per_chat.acquire()
-        await self.overall.acquire()
+        windows = [self.per_chat, *([self.per_group] if chat.startswith("-") else []), self.overall]
+        for window in windows:
+            key = "all" if window is self.overall else chat
+            while wait := window.reserve(key):
+                await asyncio.sleep(wait)
 
 
 class TelegramChannel:
@@ -107,7 +98,7 @@ class TelegramChannel:
         token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
         self.application = Application.builder().token(token).base_url(settings.TELEGRAM_BASE_URL).updater(None).build()
         self.bot = self.application.bot
-        self.limits = ChatLimits()
+        self.limits = ChatLimits(SystemClock())
         self._poller: asyncio.Task | None = None
         self._running = False
 
@@ -216,6 +207,7 @@ class TelegramChannel:
             text=text,
             lang_hint=parse_lang(message.from_user.language_code),
             ref=str(message.message_id),
+            chat_title=message.chat.title,
         ), None
 
     def _addressed_text(self, message: Message) -> str | None:
@@ -267,7 +259,13 @@ class TelegramChannel:
 
     async def deliver(self, message: OutboundMessage) -> None:
         payload = message.payload
-        part = to_message(payload, payload.get("user") or message.chat)
+        chat = message.chat
+        if chat.startswith("group:"):  # a subscribed group, by name: broadcasts and reminders
+            group = await self.app.store.group(chat.removeprefix("group:"))
+            if group is None or group.channel != CHANNEL:
+                raise Undeliverable(f"no Telegram group named {chat!r}")
+            chat = group.address
+        part = to_message(payload, payload.get("user") or chat)
         keyboard = part.pop("inline_keyboard", None)
         markup = (
             InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in keyboard])
@@ -276,13 +274,11 @@ class TelegramChannel:
         )
         reply_to = payload.get("in_reply_to")
         threading = None
-        if reply_to and message.chat.startswith("-"):  # in a group, say whose question this answers
+        if reply_to and chat.startswith("-"):  # in a group, say whose question this answers
             threading = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
-        await self.limits.acquire(message.chat)
+        await self.limits.acquire(chat)
         try:
-            await self.bot.send_message(
-                chat_id=int(message.chat), reply_markup=markup, reply_parameters=threading, **part
-            )
+            await self.bot.send_message(chat_id=int(chat), reply_markup=markup, reply_parameters=threading, **part)
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), str(exc)) from None
         except (Forbidden, BadRequest) as exc:  # blocked, kicked, chat gone, malformed: retrying won't help

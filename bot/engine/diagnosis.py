@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.engine.types import Answer, Context, OutageInfo
@@ -34,9 +35,30 @@ def open_outage(book: Playbook, context: Context) -> OutageInfo | None:
     return next((o for o in context.outages if o.system == book.system), None)
 
 
-def rank(book: Playbook, symptom: Symptom, answers: tuple[Answer, ...], context: Context) -> list[Ranked]:
+def _place(name: str) -> str:
+    return re.sub(r"(省|市|自治区|特别行政区|地区|region|city|province)$", "", name.strip().lower()).strip()
+
+
+def same_region(a: str, b: str) -> bool:
+    """北京 ~ 北京市 ~ beijing city; one naming the other also counts (北京 ~ 北京海淀区)."""
+    a, b = _place(a), _place(b)
+    return bool(a and b) and (a in b or b in a)
+
+
+def outage_applies(outage: OutageInfo | None, region: str | None) -> bool:
+    """A declared outage counts as evidence where it applies: everywhere, or in its region."""
+    if outage is None:
+        return False
+    return outage.region is None or (region is not None and same_region(region, outage.region))
+
+
+def rank(
+    book: Playbook, symptom: Symptom, answers: tuple[Answer, ...], context: Context, region: str | None = None
+) -> list[Ranked]:
     """All of the symptom's causes, best first; ties keep the symptom's own order."""
     outage = open_outage(book, context)
+    if not outage_applies(outage, region or context.user_region):
+        outage = None
     ranked = []
     for cause_id in symptom.causes:
         cause = book.cause(cause_id)

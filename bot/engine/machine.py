@@ -9,10 +9,21 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.checks import CHECKS
-from bot.engine import views
+from bot.engine import record, views
+from bot.engine.diagnosis import open_outage
 from bot.engine.options import choose
 from bot.engine.texts import Speaker
-from bot.engine.types import Answer, Context, ConversationState, Effect, Inbound, Reply, SetTimer
+from bot.engine.types import (
+    Answer,
+    Context,
+    ConversationState,
+    Effect,
+    Inbound,
+    RememberRegion,
+    Reply,
+    SaveRecord,
+    SetTimer,
+)
 from bot.i18n import Lang, parse_lang
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import DIAGNOSE, Question, Remind
@@ -54,7 +65,7 @@ def _idle(state: ConversationState, context: Context, now: datetime) -> bool:
 
 def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
     """False when a playbook change removed what this conversation stands on."""
-    if state.node in ("new", "menu", "end"):
+    if state.node in ("new", "menu", "end") or state.node in record.STEPS:
         return True
     book = catalog.playbook(state.playbook)
     if book is None or not state.symptom or book.symptom(state.symptom) is None:
@@ -68,7 +79,7 @@ def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
             and state.step <= len(cause.steps)
             and (state.node == "finished" or state.step < len(cause.steps))
         )
-    return state.node == "diagnosis" or state.node in book.questions
+    return state.node in ("diagnosis", "region") or state.node in book.questions
 
 
 def _timer(catalog: Catalog, state: ConversationState, inbound: Inbound, context: Context) -> Result:
@@ -107,6 +118,9 @@ class _Turn:
             return self.command(state, lead)
         sp = self.sp(state)
         options = views.options_at(sp)
+        if state.node in record.STEPS:
+            key = choose(self.text, self.inbound.choice, options, fuzzy=False)
+            return self.at_record(state, key, lead)
         aliases = None
         question = sp.book.questions.get(state.node) if sp.book else None
         if question is not None:
@@ -122,6 +136,8 @@ class _Turn:
             return self.say(state, [*lead, views.contacts_text(sp, views.relevant_contacts(sp))])
         if question is not None:
             return self.at_question(state, question, key, lead)
+        if state.node == "region":
+            return self.at_region(state, key, lead)
         if state.node == "diagnosis":
             return self.at_diagnosis(state, key, lead)
         if state.node == "steps":
@@ -185,6 +201,8 @@ class _Turn:
 
     def go(self, state: ConversationState, target: str | None, lead: list[str]) -> Result:
         if target == DIAGNOSE or target is None:
+            if views.region_needed(self.sp(state)):  # a regional outage counts only where the user is
+                return self.say(state.evolve(node="region"), lead)
             return self.say(state.evolve(node="diagnosis"), lead)
         return self.say(state.evolve(node=target), lead)
 
@@ -229,6 +247,52 @@ class _Turn:
             return self.say(state, [*lead, self.sp(state).t("not_solved")])
         return self.not_understood(state, lead)
 
+    def at_region(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        outage = views.region_needed(self.sp(state)) or diagnosis_outage(self.sp(state))
+        if key == "in_region" and outage is not None:
+            region = outage.region
+        elif key == "other_region":
+            region = None  # not remembered: a later outage elsewhere may still concern them
+            state = state.evolve(region="-")
+        elif self.text and self.inbound.choice is None:
+            region = self.text[:40]
+        else:
+            return self.not_understood(state, lead)
+        if region:
+            self.effects.append(RememberRegion(region))
+            state = state.evolve(region=region)
+        return self.say(state.evolve(node="diagnosis"), lead)
+
+    def at_record(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        sp = self.sp(state)
+        if key == "cancel_record":
+            return self.say(self._resumed(state), [*lead, sp.t("record_cancelled")])
+        if not self.text or self.inbound.choice is not None:
+            return self.not_understood(state, lead)
+        today = self.now.astimezone(LOCAL_TZ).date()
+        parsers = {
+            "record_number": lambda t: record.parse_number(t, today),
+            "record_amount": record.parse_amount,
+            "record_date": lambda t: record.parse_date(t, today),
+            "record_counterparty": record.parse_counterparty,
+        }
+        parsed = parsers[state.node](self.text)
+        note = parsed.message.get(sp.lang, "") if parsed.message else ""
+        if parsed.value is None:
+            return self.say(state, [*lead, note])
+        draft = {**(state.draft or {}), state.node.removeprefix("record_"): parsed.value}
+        position = record.STEPS.index(state.node)
+        if position + 1 < len(record.STEPS):
+            return self.say(state.evolve(node=record.STEPS[position + 1], draft=draft), [*lead, note])
+        self.effects.append(SaveRecord(draft["number"], draft["amount"], draft["date"], draft["counterparty"]))
+        summary = f"{draft['number']}　{draft['amount']}　{draft['date']}　{draft['counterparty']}"
+        return self.say(self._resumed(state), [*lead, note, sp.t("record_saved", text=summary)])
+
+    @staticmethod
+    def _resumed(state: ConversationState) -> ConversationState:
+        resume = state.resume if state.resume not in (None, "new", "end") else "menu"
+        return state.evolve(node=resume, draft=None, resume=None)
+
     def back(self, state: ConversationState, lead: list[str]) -> Result:
         node = state.node
         if node == "steps" and state.step > 0:
@@ -240,6 +304,8 @@ class _Turn:
                 return self.say(state.evolve(node="steps", step=last, marks=state.marks[:last]), lead)
         if node in ("steps", "finished"):
             return self.say(state.evolve(node="diagnosis", cause=None, step=0, marks=()), lead)
+        if node in record.STEPS:
+            return self.say(self._resumed(state), lead)
         if state.answers:
             last = state.answers[-1]
             return self.say(state.evolve(node=last.node, answers=state.answers[:-1]), lead)
@@ -270,6 +336,9 @@ class _Turn:
             cause = views.current_cause(sp)
             listing = views.steps_list(sp, cause) if cause else sp.t("no_cause_yet")
             return self.say(self._shown(state), [*lead, listing])
+        if name == "record":
+            resume = state.resume if state.node in record.STEPS else state.node
+            return self.say(state.evolve(node="record_number", draft={}, resume=resume), lead)
         if name == "lang":
             lang = parse_lang(arg)
             if lang is None:
@@ -282,6 +351,10 @@ class _Turn:
     def _shown(state: ConversationState) -> ConversationState:
         """A brand-new conversation shows the menu after a command's answer."""
         return state.evolve(node="menu") if state.node == "new" else state
+
+
+def diagnosis_outage(sp):
+    return open_outage(sp.book, sp.context) if sp.book else None
 
 
 def _remind_due(remind: Remind, now: datetime) -> datetime:

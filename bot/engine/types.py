@@ -38,6 +38,7 @@ class Inbound:
     payload: Mapping[str, Any] | None = None  # a timer's payload
     lang_hint: Lang | None = None  # the platform's idea of the user's language
     ref: str | None = None  # the platform's id of this message, so a reply can thread to it
+    chat_title: str | None = None  # a group chat's name, for /subscribe
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Context:
     outages: tuple[OutageInfo, ...] = ()
     contacts: Mapping[str, Contact] = field(default_factory=dict)  # overrides by contact id
     is_admin: bool = False
+    user_region: str | None = None  # remembered per user; decides whether a regional outage applies
     idle_minutes: int = 60
     match_threshold: float = 0.3
 
@@ -82,6 +84,9 @@ class ConversationState:
     step: int = 0
     marks: tuple[str, ...] = ()  # per step: "done" | "skip"
     tried: tuple[str, ...] = ()  # causes whose steps didn't solve it
+    region: str | None = None  # the user's answer to the region question, this conversation
+    draft: Mapping[str, str] | None = None  # a /record in progress
+    resume: str | None = None  # where to go back to after /record
     lang: Lang | None = None  # chosen with /lang; overrides the platform's hint
     started_at: str | None = None  # ISO 8601
     updated_at: str | None = None
@@ -102,8 +107,8 @@ class ConversationState:
         return {a.save: {"text": a.label, "outcome": a.outcome, **(a.facts or {})} for a in self.answers if a.save}
 
     def fresh(self) -> ConversationState:
-        """A new conversation that keeps only the user's language choice."""
-        return ConversationState(lang=self.lang)
+        """A new conversation that keeps only the user's language choice (and region)."""
+        return ConversationState(lang=self.lang, region=self.region)
 
     evolve = replace
 
@@ -168,4 +173,19 @@ class CancelTimer:
     name: str
 
 
-Effect = Reply | SetTimer | CancelTimer
+@dataclass(frozen=True)
+class SaveRecord:
+    """Store an invoice recorded by hand during an outage."""
+
+    number: str
+    amount: str
+    issued_on: str
+    counterparty: str
+
+
+@dataclass(frozen=True)
+class RememberRegion:
+    region: str
+
+
+Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.engine.diagnosis import open_outage, rank, top
 from bot.engine.texts import Speaker
-from bot.engine.types import CauseScore, Option, Reply
+from bot.engine.types import CauseScore, Option, OutageInfo, Reply
 from bot.playbook.model import Cause, Question, Symptom
 
 
@@ -30,7 +30,28 @@ def ranked_causes(sp: Speaker):
     symptom = symptom_of(sp)
     if sp.book is None or symptom is None:
         return []
-    return rank(sp.book, symptom, sp.state.answers, sp.context)
+    return rank(sp.book, symptom, sp.state.answers, sp.context, sp.state.region)
+
+
+def region_needed(sp: Speaker) -> OutageInfo | None:
+    """A regional outage of this system is open and we don't know where the user is."""
+    outage = open_outage(sp.book, sp.context) if sp.book else None
+    if outage is None or outage.region is None or sp.state.region or sp.context.user_region:
+        return None
+    return outage
+
+
+def region_options(sp: Speaker, outage: OutageInfo) -> list[Option]:
+    return [
+        Option("in_region", outage.region),
+        Option("other_region", sp.t("label_other_region")),
+        Option("back", sp.t("label_back")),
+        Option("restart", sp.t("label_restart")),
+    ]
+
+
+def record_options(sp: Speaker) -> list[Option]:
+    return [Option("cancel_record", sp.t("label_cancel"))]
 
 
 def shown_causes(sp: Speaker):
@@ -80,6 +101,10 @@ def current_cause(sp: Speaker) -> Cause | None:
 def options_at(sp: Speaker) -> list[Option]:
     """The options offered at the conversation's current node."""
     node = sp.state.node
+    if node.startswith("record_"):
+        return record_options(sp)
+    if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):
+        return region_options(sp, outage)
     if node == "diagnosis":
         return diagnosis_options(sp)
     if node == "steps" and (cause := current_cause(sp)):
@@ -109,6 +134,10 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
     """The current node's prompt and options, after any `lead` paragraphs."""
     lead = [p for p in (lead or []) if p]
     node = sp.state.node
+    if node.startswith("record_"):
+        return _reply(sp, [*lead, sp.t(node)], record_options(sp))
+    if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):
+        return _reply(sp, [*lead, sp.t("region_question", text=outage.region)], region_options(sp, outage))
     if node == "diagnosis":
         return diagnosis_view(sp, lead)
     if node == "steps" and (cause := current_cause(sp)):

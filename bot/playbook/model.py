@@ -13,11 +13,27 @@ Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 LangKey = Literal["zh", "en"]
 LocalText = dict[LangKey, Annotated[str, StringConstraints(min_length=1)]]
 LocalList = dict[LangKey, list[Annotated[str, StringConstraints(min_length=1)]]]
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 # Where a question or option may lead besides another question.
 DIAGNOSE = "diagnose"
 # Conversation nodes the engine owns; playbook questions can't use these names.
-RESERVED_NODES = frozenset({"new", "menu", "diagnosis", "steps", "finished", "end", DIAGNOSE})
+RESERVED_NODES = frozenset(
+    {
+        "new",
+        "menu",
+        "diagnosis",
+        "steps",
+        "finished",
+        "end",
+        "region",
+        DIAGNOSE,
+        "record_number",
+        "record_amount",
+        "record_date",
+        "record_counterparty",
+    }
+)
 # Option keys the engine adds to every question.
 RESERVED_OPTION_KEYS = frozenset({"back", "restart", "contacts"})
 
@@ -58,7 +74,7 @@ class Remind(_Model):
     label: LocalText
     text: LocalText
     after_hours: float | None = Field(default=None, gt=0, le=24 * 30)
-    next_day_at: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
+    next_day_at: HourMinute | None = None
 
     @model_validator(mode="after")
     def _one_time(self) -> Remind:
@@ -103,10 +119,18 @@ class Symptom(_Model):
 
 
 class OutageRule(_Model):
-    """While an outage of this system is declared, it counts as evidence for `cause`."""
+    """While an outage of this system is declared, it counts as evidence for `cause`; the texts are
+    what subscribed groups hear (defaults in bot/ui.yaml), and the reminder plan how often."""
 
     cause: Id
     weight: float = 6.0
+    announce: LocalText | None = None  # outage start
+    update: LocalText | None = None
+    resolve: LocalText | None = None  # may use {{ checklist }}
+    reminder: LocalText | None = None  # while open, every reminder_every_hours within working hours
+    reminder_every_hours: float = Field(default=2.0, gt=0, le=24)
+    checklist: LocalText | None = None  # after recovery; again on the next working morning
+    checklist_at: HourMinute = "09:00"
 
 
 class Playbook(_Model):

@@ -110,7 +110,23 @@ def _check_input(spec, loc, targets, causes, error: Report) -> None:
 
 
 TEMPLATE_FIELDS = frozenset(
-    {"ask", "label", "note", "hint", "title", "explain", "detail", "name", "hours", "description"}
+    {
+        "ask",
+        "label",
+        "note",
+        "hint",
+        "title",
+        "explain",
+        "detail",
+        "name",
+        "hours",
+        "description",
+        "announce",
+        "update",
+        "resolve",
+        "reminder",
+        "checklist",
+    }
 )
 
 

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import sqlite3
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.engine.machine import step
-from bot.engine.types import CancelTimer, Context, ConversationKey, Inbound, Reply, SetTimer
+from bot.engine.types import (
+    CancelTimer,
+    Context,
+    ConversationKey,
+    ConversationState,
+    Inbound,
+    RememberRegion,
+    Reply,
+    SaveRecord,
+    SetTimer,
+)
 from bot.playbook.catalog import Catalog
 from bot.runtime.clock import Clock
 from bot.store.base import InboxRow, OutboundMessage, Store, Turn
 
 log = logging.getLogger(__name__)
+SORRY = {
+    "zh": "抱歉，处理这条消息时出错了，已记录下来。请再试一次，或发送 /restart 重新开始。",
+    "en": "Sorry, something went wrong with that message; it has been logged. Try again, or send /restart.",
+}
 
-ContextFor = Callable[[ConversationKey], Context]
+ContextFor = Callable[[ConversationKey], Context | Awaitable[Context]]
 # A channel may cut one reply into several platform messages (length limits); each becomes its own
 # outbox row, so a retry never repeats a part that was already delivered.
 Splitter = Callable[[dict[str, Any]], list[dict[str, Any]]]
@@ -33,6 +49,8 @@ class Dispatcher:
     ):
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
         self.splitters = splitters or {}
+        self.ops = None  # bot.runtime.ops.Operations, set by the app: commands that act on operations
+        self.catalog_lang = "zh"  # language for operations replies to users who chose none
         # one lock per conversation being processed; weak, so idle conversations cost nothing
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -49,7 +67,13 @@ class Dispatcher:
         async with lock:
             state = await self.store.load(key)
             now = self.clock.now()
-            new_state, effects = step(self.catalog, state, row.inbound, self.context_for(key), now)
+            if self.ops is not None and self.ops.handles(row.inbound):
+                await self._operate(row, state or ConversationState(), now)
+                return
+            context = self.context_for(key)
+            if inspect.isawaitable(context):
+                context = await context
+            new_state, effects = step(self.catalog, state, row.inbound, context, now)
             replies = [e for e in effects if isinstance(e, Reply)]
             turn = Turn(
                 inbox_id=row.id,
@@ -60,8 +84,31 @@ class Dispatcher:
                 cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
                 log_in=row.inbound.text or row.inbound.choice,
                 log_out=[r.text for r in replies],
+                records=[
+                    (e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)
+                ],
+                region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
             )
             await self.store.commit(turn, now)
+
+    async def _operate(self, row: InboxRow, state: ConversationState, now) -> None:
+        """An operations command: its writes, its reply and the inbox row done, in one transaction."""
+        key = row.inbound.key
+        lang = state.lang or row.inbound.lang_hint or self.catalog_lang
+        async with self.store.transaction():
+            texts = await self.ops.handle(row.inbound, lang)
+            replies = [Reply(text, (), state.node, state.symptom, lang=lang) for text in texts]
+            await self.store.commit(
+                Turn(
+                    row.id,
+                    key,
+                    state,
+                    self._outbound(key, replies, row.inbound.ref),
+                    log_in=row.inbound.text,
+                    log_out=texts,
+                ),
+                now,
+            )
 
     def _outbound(self, key: ConversationKey, replies: list[Reply], ref: str | None) -> list[OutboundMessage]:
         split = self.splitters.get(key.channel, lambda payload: [payload])
@@ -76,6 +123,29 @@ class Dispatcher:
         done = 0
         while rows := await self.store.unfinished():
             for row in rows:
-                await self.process(row)
+                try:
+                    await self.process(row)
+                except sqlite3.Error:
+                    raise  # the database itself is in trouble: stop, restart, replay
+                except Exception:
+                    # a bug must not make one message poison the inbox (retried forever, blocking none
+                    # else but filling the log): apologise, keep the conversation as it was, move on
+                    log.exception("processing inbox row %s failed", row.id)
+                    await self._apologise(row)
                 done += 1
         return done
+
+    async def _apologise(self, row: InboxRow) -> None:
+        key = row.inbound.key
+        state = await self.store.load(key) or ConversationState()
+        lang = state.lang or row.inbound.lang_hint or self.catalog_lang
+        reply = Reply(SORRY.get(lang, SORRY["zh"]), (), state.node, state.symptom, lang=lang)
+        turn = Turn(
+            row.id,
+            key,
+            state,
+            self._outbound(key, [reply], row.inbound.ref),
+            log_in=row.inbound.text,
+            log_out=[reply.text],
+        )
+        await self.store.commit(turn, self.clock.now())

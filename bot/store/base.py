@@ -72,6 +72,51 @@ class GroupExists(Exception):
 
 
 @dataclass(frozen=True)
+class Outage:
+    id: int
+    system: str
+    summary: str
+    region: str | None
+    until: str | None
+    link: str | None
+    started_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+
+
+class OutageConflict(Exception):
+    """A system has at most one open outage."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    kind: str  # plan (while an outage is open) | checklist (after recovery) | adhoc
+    channel: str
+    chat: str  # the outbox chat: a Telegram chat id or group:NAME
+    text: str
+    next_at: datetime
+    every_s: float | None = None
+    working_hours: bool = False
+    outage_id: int | None = None
+    created_by: str | None = None
+    fired_count: int = 0
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    """An invoice issued or received while the system was down (the article's manual record)."""
+
+    id: int
+    user: str  # channel:user
+    number: str
+    amount: str
+    issued_on: str
+    counterparty: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Turn:
     """Everything one processed inbox row changes, committed together."""
 
@@ -83,6 +128,8 @@ class Turn:
     cancel_timers: Sequence[str] = ()
     log_in: str | None = None
     log_out: Sequence[str] = field(default_factory=tuple)
+    records: Sequence[tuple[str, str, str, str]] = ()  # (number, amount, issued_on, counterparty)
+    region: str | None = None  # remember where the user is
 
 
 class Store(Protocol):

@@ -32,6 +32,7 @@ def encode_inbound(inbound: Inbound) -> str:
             "payload": dict(inbound.payload) if inbound.payload is not None else None,
             "lang_hint": inbound.lang_hint,
             "ref": inbound.ref,
+            "chat_title": inbound.chat_title,
         }
     )
 
@@ -47,4 +48,5 @@ def decode_inbound(text: str) -> Inbound:
         payload=data.get("payload"),
         lang_hint=data.get("lang_hint"),
         ref=data.get("ref"),
+        chat_title=data.get("chat_title"),
     )

@@ -73,6 +73,53 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (channel, kind, address)
     );
     """,
+    # 4: declared outages, reminders to groups and chats, manual invoice records, per-user profile
+    """
+    CREATE TABLE outages (
+        id INTEGER PRIMARY KEY,
+        system TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        region TEXT,
+        until TEXT,
+        link TEXT,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        resolved_at REAL
+    );
+    CREATE UNIQUE INDEX outages_one_open_per_system ON outages (system) WHERE resolved_at IS NULL;
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('plan', 'checklist', 'adhoc')),
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        text TEXT NOT NULL,
+        next_at REAL NOT NULL,
+        every_s REAL,
+        working_hours INTEGER NOT NULL DEFAULT 0,
+        outage_id INTEGER,
+        created_by TEXT,
+        created_at REAL NOT NULL,
+        fired_count INTEGER NOT NULL DEFAULT 0,
+        done_at REAL
+    );
+    CREATE INDEX reminders_due ON reminders (next_at) WHERE done_at IS NULL;
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        user TEXT NOT NULL,
+        number TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        issued_on TEXT NOT NULL,
+        counterparty TEXT NOT NULL,
+        note TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX records_user ON records (user, id);
+    CREATE TABLE profiles (
+        user TEXT PRIMARY KEY,
+        region TEXT,
+        updated_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

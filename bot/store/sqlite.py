@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -14,16 +16,21 @@ from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.store.base import Group, GroupExists, InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.sqlite_ops import OperationsMixin
 
 
 class SchemaTooNew(Exception):
     """The database was written by a newer outage-bot."""
 
 
-class SqliteStore:
+class SqliteStore(OperationsMixin):
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every task: a transaction holds this lock, so no other task's
+        # statement can slip into it (and be committed or rolled back with it).
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -79,6 +86,30 @@ class SqliteStore:
             if statement.strip():
                 await self.db.execute(statement)
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error); nested calls join the open transaction."""
+        if self._owner is asyncio.current_task():
+            yield self.db
+            return
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                await self.db.execute("COMMIT")
+            finally:
+                self._owner = None
+
+    async def _write(self, sql: str, params: Sequence = ()) -> aiosqlite.Cursor:
+        """One statement, never inside another task's transaction."""
+        async with self.transaction() as db:
+            return await db.execute(sql, params)
+
     async def schema_version(self) -> int:
         (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
         return version
@@ -86,7 +117,7 @@ class SqliteStore:
     # ---- inbox -------------------------------------------------------------------------------
 
     async def accept(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
-        cursor = await self.db.execute(
+        cursor = await self._write(
             "INSERT INTO inbox (channel, dedupe_key, conversation, inbound, received_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (channel, dedupe_key) DO NOTHING",
             (channel, dedupe_key, str(inbound.key), encode_inbound(inbound), to_epoch(inbound.at)),
@@ -108,20 +139,13 @@ class SqliteStore:
     async def commit(self, turn: Turn, now: datetime) -> None:
         at = to_epoch(now)
         key = str(turn.key)
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO conversations (key, channel, chat, user, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, turn.key.channel, turn.key.chat, turn.key.user, dumps(turn.state.to_dict()), at),
             )
-            if turn.outbound:
-                await db.executemany(
-                    "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in turn.outbound],
-                )
+            await self.enqueue(turn.outbound, now)
             for name in turn.cancel_timers:
                 await db.execute(
                     "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL", (key, name)
@@ -139,11 +163,12 @@ class SqliteStore:
                 await db.executemany(
                     "INSERT INTO message_log (conversation, direction, text, at) VALUES (?, ?, ?, ?)", logs
                 )
+            user = f"{turn.key.channel}:{turn.key.user}"
+            for number, amount, issued_on, counterparty in turn.records:
+                await self.add_record(user, number, amount, issued_on, counterparty, now)
+            if turn.region:
+                await self.set_region(user, turn.region, now)
             await db.execute("UPDATE inbox SET done_at = ? WHERE id = ?", (at, turn.inbox_id))
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
 
     # ---- outbox ------------------------------------------------------------------------------
 
@@ -164,32 +189,29 @@ class SqliteStore:
         ]
 
     async def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        await self.db.execute(
+        await self._write(
             "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?", (to_epoch(now), outbox_id)
         )
 
     async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None:
-        await self.db.execute(
+        await self._write(
             "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (to_epoch(retry_at), error[:500], outbox_id),
         )
 
     async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
+        if not messages:
+            return
         at = to_epoch(now)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            await self.db.executemany(
+        async with self.transaction() as db:
+            await db.executemany(
                 "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in messages],
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
-        await self.db.execute(
+        await self._write(
             "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (to_epoch(now), error[:500], outbox_id),
         )
@@ -198,7 +220,7 @@ class SqliteStore:
 
     async def add_group(self, group: Group, now: datetime) -> None:
         try:
-            await self.db.execute(
+            await self._write(
                 "INSERT INTO groups (name, channel, kind, address, subscribed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (group.name, group.channel, group.kind, group.address, int(group.subscribed), to_epoch(now)),
             )
@@ -206,7 +228,7 @@ class SqliteStore:
             raise GroupExists(str(exc)) from None
 
     async def remove_group(self, name: str) -> bool:
-        cursor = await self.db.execute("DELETE FROM groups WHERE name = ?", (name,))
+        cursor = await self._write("DELETE FROM groups WHERE name = ?", (name,))
         return cursor.rowcount == 1
 
     async def groups(self) -> list[Group]:
@@ -217,6 +239,12 @@ class SqliteStore:
 
     async def group(self, name: str) -> Group | None:
         return next((g for g in await self.groups() if g.name == name), None)
+
+    async def group_at(self, channel: str, address: str) -> Group | None:
+        return next((g for g in await self.groups() if g.channel == channel and g.address == address), None)
+
+    async def set_subscribed(self, name: str, subscribed: bool) -> None:
+        await self._write("UPDATE groups SET subscribed = ? WHERE name = ?", (int(subscribed), name))
 
     # ---- timers ------------------------------------------------------------------------------
 
@@ -229,25 +257,29 @@ class SqliteStore:
         return [TimerRow(r[0], ConversationKey.parse(r[1]), r[2], from_epoch(r[3]), json.loads(r[4])) for r in rows]
 
     async def fire(self, timer: TimerRow, inbound: Inbound) -> int | None:
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL", (to_epoch(inbound.at), timer.id)
             )
-            inbox_id = None
-            if cursor.rowcount == 1:
-                inbox_id = await self.accept(timer.conversation.channel, f"timer:{timer.id}", inbound)
-            await db.execute("COMMIT")
-            return inbox_id
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+            if cursor.rowcount != 1:
+                return None
+            return await self.accept(timer.conversation.channel, f"timer:{timer.id}", inbound)
 
     # ---- for the CLI and tests ---------------------------------------------------------------
 
     async def count(self, table: str) -> int:
-        if table not in ("conversations", "inbox", "outbox", "timers", "message_log"):
+        if table not in (
+            "conversations",
+            "inbox",
+            "outbox",
+            "timers",
+            "message_log",
+            "reminders",
+            "records",
+            "outages",
+            "groups",
+            "profiles",
+        ):
             raise ValueError(f"unknown table {table}")
         (n,) = (await self.db.execute_fetchall(f"SELECT COUNT(*) FROM {table}"))[0]
         return n

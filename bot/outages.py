@@ -1,0 +1,193 @@
+"""Declaring, updating and resolving outages, and what subscribed groups hear about them.
+
+Used by `outage-bot outage …` and by admins' `/outage …` in chat. Each change is one transaction:
+the outage row, the broadcast to every subscribed group (outbox rows) and the reminder plan, so a
+running bot delivers them within a second or two, under each platform's limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.engine.types import OutageInfo
+from bot.i18n import LANGS
+from bot.playbook.catalog import Catalog
+from bot.playbook.model import Playbook
+from bot.runtime.workcal import WorkCalendar
+from bot.store.base import Group, Outage, OutageConflict, OutboundMessage
+from bot.store.sqlite import SqliteStore
+
+
+class OutageError(Exception):
+    """A request about outages that can't be done; the message says why."""
+
+
+def pick_system(catalog: Catalog, system: str | None) -> Playbook:
+    """The playbook of `system`, or of the only playbook when none is given."""
+    if system is None:
+        if len(catalog.playbooks) != 1:
+            known = ", ".join(b.system for b in catalog.playbooks)
+            raise OutageError(f"several systems have playbooks ({known}): name one with --system")
+        return catalog.playbooks[0]
+    book = catalog.by_system(system)
+    if book is None:
+        known = ", ".join(b.system for b in catalog.playbooks)
+        raise OutageError(f"no playbook for system {system!r} (known: {known})")
+    return book
+
+
+def parse_until(text: str | None, now: datetime, tz: ZoneInfo) -> str | None:
+    """ISO 8601, or HH:MM in the bot's time zone (today, or tomorrow once past) → 'YYYY-MM-DD HH:MM'."""
+    if text is None:
+        return None
+    try:
+        clock = time.fromisoformat(text)
+    except ValueError:
+        clock = None
+    if clock is not None and len(text) <= 5:
+        local = now.astimezone(tz)
+        moment = local.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
+        if moment <= local:
+            moment += timedelta(days=1)
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise OutageError(f"--until {text!r}: give ISO 8601 (2026-03-02T20:00+08:00) or HH:MM") from None
+        moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def info(outage: Outage) -> OutageInfo:
+    return OutageInfo(outage.system, outage.summary, outage.region, outage.until, outage.link)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    text: str
+    groups: list[Group]
+
+
+class Outages:
+    def __init__(self, store: SqliteStore, catalog: Catalog, calendar: WorkCalendar):
+        self.store, self.catalog, self.calendar = store, catalog, calendar
+
+    def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:
+        """A group message: Chinese first, then English, from the playbook's outage texts or the defaults."""
+        from bot.engine.texts import ui_texts
+
+        override = getattr(book.outage, key, None) if book.outage else None
+        source = override or ui_texts()[f"outage_{key}"]
+        view = {"summary": outage.summary, "region": outage.region, "until": outage.until, "link": outage.link}
+        parts = []
+        for lang in LANGS:
+            variables = {"outage": view, "records": list(records), "lang": lang, "checklist": ""}
+            if key == "resolve":
+                variables["checklist"] = self.render_one(book, "checklist", lang, variables)
+            parts.append(self.catalog.templates.render(source.get(lang) or source["zh"], variables))
+        return "\n\n".join(parts)
+
+    def render_one(self, book: Playbook, key: str, lang: str, variables: dict) -> str:
+        from bot.engine.texts import ui_texts
+
+        override = getattr(book.outage, key, None) if book.outage else None
+        source = override or ui_texts()[f"outage_{key}"]
+        return self.catalog.templates.render(source.get(lang) or source["zh"], variables)
+
+    async def subscribed(self) -> list[Group]:
+        return [g for g in await self.store.groups() if g.subscribed]
+
+    async def open_for(self, book: Playbook) -> Outage | None:
+        return next((o for o in await self.store.open_outages() if o.system == book.system), None)
+
+    def _broadcast(self, text: str, groups: list[Group]) -> list[OutboundMessage]:
+        return [OutboundMessage(g.channel, g.chat, {"text": text, "options": [], "lang": "zh"}) for g in groups]
+
+    async def start(
+        self,
+        book: Playbook,
+        summary: str,
+        region: str | None,
+        until: str | None,
+        link: str | None,
+        now: datetime,
+        dry_run: bool = False,
+    ) -> tuple[Outage | None, Announcement]:
+        existing = await self.open_for(book)
+        if existing is not None:
+            raise OutageConflict(
+                f"an outage of {book.system} is already open since "
+                f"{existing.started_at:%Y-%m-%d %H:%M}: {existing.summary}"
+            )
+        preview = OutageInfo(book.system, summary, region, until, link)
+        announcement = Announcement(self.render(book, "announce", preview), await self.subscribed())
+        if dry_run:
+            return None, announcement
+        every = timedelta(hours=book.outage.reminder_every_hours if book.outage else 2)
+        async with self.store.transaction():
+            outage = await self.store.start_outage(book.system, summary, region, until, link, now)
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            reminder = self.render(book, "reminder", outage)
+            first = self.calendar.into_working_time(now + every)
+            for group in announcement.groups:
+                await self.store.add_reminder(
+                    "plan",
+                    group.channel,
+                    group.chat,
+                    reminder,
+                    first,
+                    every.total_seconds(),
+                    now,
+                    working_hours=True,
+                    outage_id=outage.id,
+                )
+        return outage, announcement
+
+    async def update(
+        self, book: Playbook, summary: str, until: str | None, now: datetime, dry_run: bool = False
+    ) -> tuple[Outage, Announcement]:
+        outage = await self.open_for(book)
+        if outage is None:
+            raise OutageError(f"no open outage of {book.system} to update")
+        preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link)
+        announcement = Announcement(self.render(book, "update", preview), await self.subscribed())
+        if dry_run:
+            return outage, announcement
+        async with self.store.transaction():
+            outage = await self.store.update_outage(outage.id, summary, until, now)
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            # the reminders to come quote the new summary and expected time
+            reminder = self.render(book, "reminder", outage)
+            await self.store.retext_plan_reminders(outage.id, reminder)
+        return outage, announcement
+
+    async def resolve(self, book: Playbook, now: datetime, dry_run: bool = False) -> tuple[Outage, Announcement]:
+        outage = await self.open_for(book)
+        if outage is None:
+            raise OutageError(f"no open outage of {book.system} to resolve")
+        records = [vars(r) for r in await self.store.records(since=outage.started_at)]
+        announcement = Announcement(self.render(book, "resolve", outage, records), await self.subscribed())
+        if dry_run:
+            return outage, announcement
+        checklist = "\n\n".join(
+            self.render_one(book, "checklist", lang, {"outage": outage, "records": records, "lang": lang})
+            for lang in LANGS
+        )
+        at = book.outage.checklist_at if book.outage else "09:00"
+        morning = self._next_working_morning(now, time.fromisoformat(at))
+        async with self.store.transaction():
+            await self.store.resolve_outage(outage.id, now)  # also ends the reminder plan
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            for group in announcement.groups:
+                await self.store.add_reminder(
+                    "checklist", group.channel, group.chat, checklist, morning, None, now, outage_id=outage.id
+                )
+        return outage, announcement
+
+    def _next_working_morning(self, now: datetime, at: time) -> datetime:
+        day = now.astimezone(self.calendar.tz).date() + timedelta(days=1)
+        while not self.calendar.is_workday(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, at, self.calendar.tz)

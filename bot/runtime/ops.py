@@ -1,0 +1,171 @@
+"""Chat commands that act on the bot's operation rather than on a diagnosis:
+
+    /outage start SUMMARY · /outage update TEXT · /outage resolve · /outage status   (admins)
+    /subscribe · /unsubscribe                                    (admins, in a Telegram group)
+    /remind … · /remind cancel ID                                (admins; see remind_parse)
+    /reminders · /records                                         (anyone: this chat's, their own)
+
+They read and write the database, so they live here, beside the pure engine; the dispatcher runs
+them inside the same transaction that records the reply and marks the message done.
+"""
+
+from __future__ import annotations
+
+from bot.engine.texts import ui_texts
+from bot.engine.types import Inbound
+from bot.outages import OutageError, Outages, pick_system
+from bot.runtime.remind_parse import CancelSpec, RemindError, parse_remind
+from bot.store.base import Group, OutageConflict
+
+COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "remind", "reminders", "records"})
+PREVIEW = 60  # characters of a reminder's text in /reminders
+
+
+def command_of(inbound: Inbound) -> tuple[str, str] | None:
+    text = (inbound.text or "").strip()
+    if inbound.choice is not None or not text.startswith("/"):
+        return None
+    head, _, rest = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return (name, rest.strip()) if name in COMMANDS else None
+
+
+def _every(seconds: float, lang: str) -> str:
+    minutes = round(seconds / 60)
+    if minutes % 60 == 0:
+        return f"{minutes // 60} 小时" if lang == "zh" else f"{minutes // 60}h"
+    return f"{minutes} 分钟" if lang == "zh" else f"{minutes}m"
+
+
+class Operations:
+    def __init__(self, app):
+        self.app = app
+        self.outages = Outages(app.store, app.catalog, app.calendar)
+
+    def handles(self, inbound: Inbound) -> bool:
+        return command_of(inbound) is not None
+
+    def t(self, key: str, lang: str, **variables) -> str:
+        source = ui_texts()[key]
+        return self.app.catalog.templates.render(source.get(lang) or source["zh"], {"lang": lang, **variables})
+
+    async def handle(self, inbound: Inbound, lang: str) -> list[str]:
+        name, args = command_of(inbound)
+        handler = getattr(self, f"_{name}")
+        return await handler(inbound, args, lang)
+
+    def _in_group(self, inbound: Inbound) -> bool:
+        return inbound.key.channel == "telegram" and inbound.key.chat.startswith("-")
+
+    # ---- outages ------------------------------------------------------------------------------
+
+    async def _outage(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        action, _, text = args.partition(" ")
+        action, text = action.lower(), text.strip()
+        now = self.app.clock.now()
+        try:
+            book = pick_system(self.app.catalog, None)
+            if action == "status":
+                open_ = await self.app.store.open_outages()
+                listing = "; ".join(f"{o.system}: {o.summary}" for o in open_)
+                return [self.t("outage_status", lang, text=listing) if open_ else self.t("outage_none", lang)]
+            if action not in ("start", "update", "resolve") or (action != "resolve" and not text):
+                return [self.t("outage_usage", lang)]
+            if not self.app.is_admin(inbound.key):
+                return [self.t("admins_only", lang)]
+            if action == "start":
+                outage, announcement = await self.outages.start(book, text, None, None, None, now)
+                return [self.t("outage_started", lang, id=outage.id, count=len(announcement.groups))]
+            if action == "update":
+                _, announcement = await self.outages.update(book, text, None, now)
+                return [self.t("outage_updated", lang, count=len(announcement.groups))]
+            _, announcement = await self.outages.resolve(book, now)
+            return [self.t("outage_resolved", lang, count=len(announcement.groups))]
+        except OutageConflict as exc:
+            return [self.t("outage_exists", lang, text=str(exc))]
+        except OutageError:
+            return [self.t("outage_none", lang)]
+
+    # ---- subscriptions (Telegram groups; WeCom groups are added from the CLI) ------------------
+
+    async def _subscribe(self, inbound: Inbound, args: str, lang: str, subscribe: bool = True) -> list[str]:
+        if not self._in_group(inbound):
+            return [self.t("groups_only", lang)]
+        if not self.app.is_admin(inbound.key):
+            return [self.t("admins_only", lang)]
+        store = self.app.store
+        group = await store.group_at("telegram", inbound.key.chat)
+        if group is None:
+            name = (inbound.chat_title or "").strip() or f"telegram{inbound.key.chat}"
+            if await store.group(name) is not None:
+                name = f"{name} ({inbound.key.chat})"
+            group = Group(name, "telegram", "telegram_group", inbound.key.chat, subscribe)
+            await store.add_group(group, self.app.clock.now())
+        else:
+            await store.set_subscribed(group.name, subscribe)
+        return [self.t("subscribed" if subscribe else "unsubscribed", lang)]
+
+    async def _unsubscribe(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        return await self._subscribe(inbound, args, lang, subscribe=False)
+
+    # ---- reminders ----------------------------------------------------------------------------
+
+    async def _target(self, inbound: Inbound, group_name: str | None, lang: str) -> tuple[str, str] | str:
+        """(channel, outbox chat) for a reminder, or a reply explaining why there is none."""
+        if group_name:
+            group = await self.app.store.group(group_name)
+            if group is None:
+                return self.t("no_such_group", lang, name=group_name)
+            return group.channel, group.chat
+        if inbound.key.channel == "wecom":  # WeCom callbacks are one-to-one: the group must be named
+            return self.t("remind_needs_group", lang)
+        return inbound.key.channel, inbound.key.chat
+
+    async def _remind(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        if not self.app.is_admin(inbound.key):
+            return [self.t("admins_only", lang)]
+        now, tz = self.app.clock.now(), self.app.settings.tz
+        try:
+            spec = parse_remind(args, now, tz)
+        except RemindError as exc:
+            return [self.t("remind_usage", lang, usage=str(exc))]
+        target = await self._target(inbound, spec.group, lang)
+        if isinstance(target, str):
+            return [target]
+        channel, chat = target
+        if isinstance(spec, CancelSpec):
+            done = await self.app.store.cancel_reminder(spec.reminder_id, now, chat=chat)
+            return [self.t("remind_cancelled" if done else "remind_not_found", lang, id=spec.reminder_id)]
+        every = spec.every.total_seconds() if spec.every else None
+        reminder_id = await self.app.store.add_reminder(
+            "adhoc", channel, chat, spec.text, spec.first_at, every, now, created_by=str(inbound.key)
+        )
+        when = spec.first_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S").removesuffix(":00")
+        return [self.t("remind_set", lang, id=reminder_id, when=when, every=_every(every, lang) if every else "")]
+
+    async def _reminders(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        store, tz = self.app.store, self.app.settings.tz
+        if inbound.key.channel == "wecom":
+            if not self.app.is_admin(inbound.key):
+                return [self.t("admins_only", lang)]
+            reminders = await store.reminders(channel="wecom")
+        else:
+            reminders = await store.reminders(channel=inbound.key.channel, chat=inbound.key.chat)
+        if not reminders:
+            return [self.t("reminders_none", lang)]
+        lines = []
+        for r in reminders:
+            every = f" · {_every(r.every_s, lang)}" if r.every_s else ""
+            where = f" · {r.chat.removeprefix('group:')}" if r.chat.startswith("group:") else ""
+            first_line = r.text.splitlines()[0][:PREVIEW]
+            lines.append(f"#{r.id} {r.next_at.astimezone(tz):%m-%d %H:%M}{every}{where} · {first_line}")
+        return [self.t("reminders_list", lang, text="\n".join(lines))]
+
+    # ---- manual records -----------------------------------------------------------------------
+
+    async def _records(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        records = await self.app.store.records(user=f"{inbound.key.channel}:{inbound.key.user}")
+        if not records:
+            return [self.t("records_none", lang)]
+        lines = [f"{r.number}　{r.amount}　{r.issued_on}　{r.counterparty}" for r in records[-30:]]
+        return [self.t("records_list", lang, count=len(records), text="\n".join(lines))]

@@ -1,0 +1,192 @@
+"""SQLite storage for operations: outages, reminders, manual invoice records, user profiles."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder
+from bot.store.codec import from_epoch, to_epoch
+
+_OUTAGE_COLUMNS = "id, system, summary, region, until, link, started_at, updated_at, resolved_at"
+_REMINDER_COLUMNS = "id, kind, channel, chat, text, next_at, every_s, working_hours, outage_id, created_by, fired_count"
+
+
+def _outage(row: Sequence) -> Outage:
+    return Outage(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        from_epoch(row[6]),
+        from_epoch(row[7]),
+        from_epoch(row[8]) if row[8] is not None else None,
+    )
+
+
+def _reminder(row: Sequence) -> Reminder:
+    return Reminder(
+        row[0], row[1], row[2], row[3], row[4], from_epoch(row[5]), row[6], bool(row[7]), row[8], row[9], row[10]
+    )
+
+
+class OperationsMixin:
+    """Mixed into SqliteStore: uses its `db`, `transaction()` and `_write()`."""
+
+    # ---- outages ------------------------------------------------------------------------------
+
+    async def open_outages(self) -> list[Outage]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE resolved_at IS NULL ORDER BY started_at"
+        )
+        return [_outage(r) for r in rows]
+
+    async def start_outage(
+        self, system: str, summary: str, region: str | None, until: str | None, link: str | None, now: datetime
+    ) -> Outage:
+        try:
+            cursor = await self._write(
+                "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (system, summary, region, until, link, to_epoch(now), to_epoch(now)),
+            )
+        except sqlite3.IntegrityError:
+            raise OutageConflict(f"an outage of {system} is already open") from None
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (cursor.lastrowid,)
+        )
+        return _outage(rows[0])
+
+    async def update_outage(self, outage_id: int, summary: str, until: str | None, now: datetime) -> Outage:
+        await self._write(
+            "UPDATE outages SET summary = ?, until = COALESCE(?, until), updated_at = ? WHERE id = ?",
+            (summary, until, to_epoch(now), outage_id),
+        )
+        rows = await self.db.execute_fetchall(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
+        return _outage(rows[0])
+
+    async def resolve_outage(self, outage_id: int, now: datetime) -> None:
+        await self._write(
+            "UPDATE outages SET resolved_at = ?, updated_at = ? WHERE id = ?", (to_epoch(now), to_epoch(now), outage_id)
+        )
+        await self._write(
+            "UPDATE reminders SET done_at = ? WHERE outage_id = ? AND kind = 'plan' AND done_at IS NULL",
+            (to_epoch(now), outage_id),
+        )
+
+    # ---- reminders ----------------------------------------------------------------------------
+
+    async def add_reminder(
+        self,
+        kind: str,
+        channel: str,
+        chat: str,
+        text: str,
+        first_at: datetime,
+        every_s: float | None,
+        now: datetime,
+        working_hours: bool = False,
+        outage_id: int | None = None,
+        created_by: str | None = None,
+    ) -> int:
+        cursor = await self._write(
+            "INSERT INTO reminders (kind, channel, chat, text, next_at, every_s, working_hours, outage_id, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                channel,
+                chat,
+                text,
+                to_epoch(first_at),
+                every_s,
+                int(working_hours),
+                outage_id,
+                created_by,
+                to_epoch(now),
+            ),
+        )
+        return cursor.lastrowid
+
+    async def retext_plan_reminders(self, outage_id: int, text: str) -> None:
+        await self._write(
+            "UPDATE reminders SET text = ? WHERE outage_id = ? AND kind = 'plan' AND done_at IS NULL", (text, outage_id)
+        )
+
+    async def reminders(self, channel: str | None = None, chat: str | None = None) -> list[Reminder]:
+        query, params = f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE done_at IS NULL", []
+        if channel is not None:
+            query, params = query + " AND channel = ?", [*params, channel]
+        if chat is not None:
+            query, params = query + " AND chat = ?", [*params, chat]
+        rows = await self.db.execute_fetchall(query + " ORDER BY next_at, id", params)
+        return [_reminder(r) for r in rows]
+
+    async def cancel_reminder(self, reminder_id: int, now: datetime, chat: str | None = None) -> bool:
+        query, params = (
+            "UPDATE reminders SET done_at = ? WHERE id = ? AND done_at IS NULL",
+            [to_epoch(now), reminder_id],
+        )
+        if chat is not None:
+            query, params = query + " AND chat = ?", [*params, chat]
+        return (await self._write(query, params)).rowcount == 1
+
+    async def due_reminders(self, now: datetime, limit: int = 200) -> list[Reminder]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE done_at IS NULL AND next_at <= ? "
+            "ORDER BY next_at, id LIMIT ?",
+            (to_epoch(now), limit),
+        )
+        return [_reminder(r) for r in rows]
+
+    async def fire_reminder(
+        self, reminder: Reminder, message: OutboundMessage, next_at: datetime | None, now: datetime
+    ) -> bool:
+        """Queue the reminder's message and move it to its next time (or finish it), together, once:
+        False when another process already fired this occurrence."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE reminders SET next_at = ?, done_at = ?, fired_count = fired_count + 1 "
+                "WHERE id = ? AND next_at = ? AND done_at IS NULL",
+                (to_epoch(next_at or now), None if next_at else to_epoch(now), reminder.id, to_epoch(reminder.next_at)),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self.enqueue([message], now)
+            return True
+
+    # ---- records and profiles -----------------------------------------------------------------
+
+    async def add_record(
+        self, user: str, number: str, amount: str, issued_on: str, counterparty: str, now: datetime
+    ) -> int:
+        cursor = await self._write(
+            "INSERT INTO records (user, number, amount, issued_on, counterparty, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (user, number, amount, issued_on, counterparty, to_epoch(now)),
+        )
+        return cursor.lastrowid
+
+    async def records(self, user: str | None = None, since: datetime | None = None) -> list[InvoiceRecord]:
+        query, params = (
+            "SELECT id, user, number, amount, issued_on, counterparty, created_at FROM records WHERE 1=1",
+            [],
+        )
+        if user is not None:
+            query, params = query + " AND user = ?", [*params, user]
+        if since is not None:
+            query, params = query + " AND created_at >= ?", [*params, to_epoch(since)]
+        rows = await self.db.execute_fetchall(query + " ORDER BY id", params)
+        return [InvoiceRecord(r[0], r[1], r[2], r[3], r[4], r[5], from_epoch(r[6])) for r in rows]
+
+    async def region_of(self, user: str) -> str | None:
+        rows = await self.db.execute_fetchall("SELECT region FROM profiles WHERE user = ?", (user,))
+        return rows[0][0] if rows else None
+
+    async def set_region(self, user: str, region: str, now: datetime) -> None:
+        await self._write(
+            "INSERT INTO profiles (user, region, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user) DO UPDATE SET region = excluded.region, updated_at = excluded.updated_at",
+            (user, region, to_epoch(now)),
+        )

@@ -1,0 +1,227 @@
+"""Outages, broadcasts, reminder plans and chat commands, on a real SQLite file with a manual clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.app import open_app
+from bot.config import load_settings
+from bot.engine.types import ConversationKey, Inbound
+from bot.outages import OutageError, Outages, parse_until, pick_system
+from bot.runtime.clock import ManualClock
+from bot.runtime.reminders import LATE_MARK, fire_due_reminders
+from bot.store.base import Group, OutageConflict
+from bot.store.sqlite import SqliteStore
+from tests.conftest import deliver_all
+
+MONDAY = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
+ADMIN, MEMBER, GROUP = "1001", "2002", "-100555"
+
+
+@pytest.fixture
+async def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "ops.db"))
+    monkeypatch.setenv("TELEGRAM_ADMIN_IDS", ADMIN)
+    clock = ManualClock(MONDAY)
+    application = await open_app(load_settings(), clock=clock)
+    yield application
+    await application.close()
+
+
+async def add_groups(store, now, *groups):
+    for name, subscribed in groups:
+        await store.add_group(Group(name, "wecom", "wecom_robot", f"key-{len(name)}-{name}", subscribed), now)
+
+
+async def test_start_broadcasts_to_subscribed_groups_and_plans_reminders(app):
+    store, now = app.store, app.clock.now()
+    await add_groups(store, now, ("财务部", True), ("开票组", True), ("旁观者", False))
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    outage, announcement = await service.start(book, "发票查询服务维护", "北京", "2026-03-02 20:00", None, now)
+    assert outage.region == "北京"
+    assert [g.name for g in announcement.groups] == ["开票组", "财务部"]
+    sent = await deliver_all(store, "wecom", now)
+    assert len(sent) == 2 and all("【发票系统故障通报】发票查询服务维护（地区：北京）" in p["text"] for p in sent)
+    assert all("[Invoice system outage]" in p["text"] for p in sent)  # Chinese first, then English
+    plan = await store.reminders()
+    assert [(r.kind, r.chat, r.every_s, r.working_hours) for r in plan] == [
+        ("plan", "group:开票组", 7200, True),
+        ("plan", "group:财务部", 7200, True),
+    ]
+    assert plan[0].next_at == datetime.fromisoformat("2026-03-02T12:00:00+08:00")
+    with pytest.raises(OutageConflict):
+        await service.start(book, "again", None, None, None, now)
+
+
+async def test_dry_run_writes_nothing(app):
+    store, now = app.store, app.clock.now()
+    await add_groups(store, now, ("财务部", True))
+    service = Outages(store, app.catalog, app.calendar)
+    outage, announcement = await service.start(
+        pick_system(app.catalog, None), "维护", None, None, None, now, dry_run=True
+    )
+    assert outage is None and announcement.groups[0].name == "财务部"
+    assert await store.open_outages() == [] and await store.count("outbox") == 0
+
+
+async def test_update_and_resolve_with_the_checklist_listing_recorded_invoices(app):
+    store, clock = app.store, app.clock
+    await add_groups(store, clock.now(), ("财务部", True))
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    await service.start(book, "系统维护", None, None, None, clock.now())
+    await store.add_record("telegram:42", "24112000000016430745", "1234.50", "2026-03-02", "某某公司", clock.now())
+    clock.advance(hours=1)
+    await service.update(book, "预计今晚恢复", "2026-03-02 20:00", clock.now())
+    (plan,) = await store.reminders()
+    assert "预计恢复：2026-03-02 20:00" in plan.text  # reminders to come quote the update
+    clock.set(datetime.fromisoformat("2026-03-06T19:00:00+08:00"))  # Friday evening
+    _, announcement = await service.resolve(book, clock.now())
+    assert "24112000000016430745　1234.50" in announcement.text and "查验" in announcement.text
+    (checklist,) = await store.reminders()
+    assert checklist.kind == "checklist" and checklist.every_s is None
+    assert checklist.next_at == datetime.fromisoformat("2026-03-09T09:00:00+08:00")  # the next working morning
+    texts = [p["text"] for p in await deliver_all(store, "wecom", clock.now())]
+    assert texts[1].startswith("【故障进展】预计今晚恢复") and texts[2].startswith("【发票系统已恢复】")
+    with pytest.raises(OutageError):
+        await service.resolve(book, clock.now())
+
+
+async def test_reminders_fire_once_late_after_a_restart_and_keep_their_rhythm(app, tmp_path):
+    store, clock = app.store, app.clock
+    await add_groups(store, clock.now(), ("财务部", True))
+    await Outages(store, app.catalog, app.calendar).start(
+        pick_system(app.catalog, None), "维护", None, None, None, clock.now()
+    )
+    await deliver_all(store, "wecom", clock.now())
+    clock.set(datetime.fromisoformat("2026-03-02T12:01:00+08:00"))
+    assert await fire_due_reminders(store, clock, app.calendar) == 1
+    assert await fire_due_reminders(store, clock, app.calendar) == 0
+    on_time = (await deliver_all(store, "wecom", clock.now()))[0]["text"]
+    assert on_time.startswith("【提醒】") and LATE_MARK not in on_time
+    # down from 13:00 to 17:30: the 14:00 and 16:00 slots come due while nobody is running
+    clock.set(datetime.fromisoformat("2026-03-02T17:30:00+08:00"))
+    other = SqliteStore(tmp_path / "ops.db")  # a second process racing for the same reminder
+    await other.open()
+    try:
+        fired = [await fire_due_reminders(s, clock, app.calendar) for s in (store, other)]
+    finally:
+        await other.close()
+    assert sorted(fired) == [0, 1]
+    late = await deliver_all(store, "wecom", clock.now())
+    assert len(late) == 1 and late[0]["text"].endswith(LATE_MARK)
+    (plan,) = await store.reminders()
+    assert plan.next_at == datetime.fromisoformat("2026-03-03T09:00:00+08:00")  # 18:00 is closing time
+
+
+def test_until_accepts_iso_and_hh_mm():
+    tz = load_settings().tz
+    assert parse_until("20:00", MONDAY, tz) == "2026-03-02 20:00"
+    assert parse_until("09:00", MONDAY, tz) == "2026-03-03 09:00"
+    assert parse_until("2026-03-05T08:00+08:00", MONDAY, tz) == "2026-03-05 08:00"
+    assert parse_until("2026-03-05 08:00", MONDAY, tz) == "2026-03-05 08:00"
+    with pytest.raises(OutageError):
+        parse_until("tonight", MONDAY, tz)
+
+
+# ---- chat commands through the dispatcher ------------------------------------------------------
+
+
+async def say(app, text, user=ADMIN, chat=GROUP, channel="telegram", title="财务群") -> list[str]:
+    key = ConversationKey(channel, chat, user)
+    inbound = Inbound(key, app.clock.now(), text=text, lang_hint="zh", chat_title=title)
+    await app.dispatcher.submit(channel, f"{text}-{user}-{app.clock.now().timestamp()}", inbound)
+    await app.dispatcher.drain()
+    replies = [p for p in await deliver_all(app.store, channel, app.clock.now()) if p.get("user") == user]
+    app.clock.advance(seconds=1)
+    return [p["text"] for p in replies]
+
+
+async def test_subscribe_needs_an_admin_and_a_group(app):
+    assert await say(app, "/subscribe", chat=ADMIN) == ["这个命令只能在群里使用。"]
+    assert await say(app, "/subscribe", user=MEMBER) == ["抱歉，只有管理员可以使用这个命令。"]
+    assert await say(app, "/subscribe") == ["本群已订阅故障通报和提醒。"]
+    (group,) = await app.store.groups()
+    assert (group.name, group.kind, group.address, group.subscribed) == ("财务群", "telegram_group", GROUP, True)
+    assert await say(app, "/unsubscribe@outage_test_bot") == ["本群已取消订阅，不再收到故障通报和提醒。"]
+    assert not (await app.store.groups())[0].subscribed
+
+
+async def test_outage_commands_in_chat(app):
+    await say(app, "/subscribe")
+    assert (await say(app, "/outage start"))[0].startswith("用法：/outage start 概要")
+    assert await say(app, "/outage start 发票系统维护", user=MEMBER) == ["抱歉，只有管理员可以使用这个命令。"]
+    key = ConversationKey("telegram", GROUP, ADMIN)
+    await app.dispatcher.submit("telegram", "start-1", Inbound(key, app.clock.now(), text="/outage start 发票系统维护"))
+    await app.dispatcher.drain()
+    delivered = {p["text"].splitlines()[0] for p in await deliver_all(app.store, "telegram", app.clock.now())}
+    assert delivered == {"已发布故障通报（编号 1），发送到 1 个群。", "【发票系统故障通报】发票系统维护"}
+    assert "进行中的故障" in (await say(app, "/outage status", user=MEMBER))[0]
+    assert "已有进行中的故障" in (await say(app, "/outage start 又一次"))[0]
+    assert "恢复通知和核对清单" in (await say(app, "/outage resolve"))[0]
+    assert await say(app, "/outage resolve") == ["当前没有进行中的故障。"]
+
+
+async def test_remind_in_a_telegram_group(app):
+    assert "只有管理员" in (await say(app, "/remind in 30m 开会", user=MEMBER))[0]
+    (usage,) = await say(app, "/remind soon 开会")
+    assert usage.startswith("用法：/remind in 30m") and "unknown form" in usage
+    (created,) = await say(app, "/remind every 2h 别开新发票")
+    assert created.startswith("已设置提醒 #1") and "每 2 小时" in created
+    (listing,) = await say(app, "/reminders", user=MEMBER)
+    assert "#1 " in listing and "别开新发票" in listing
+    assert await say(app, "/remind cancel 1") == ["已取消提醒 #1。"]
+    assert await say(app, "/remind cancel 1") == ["这里没有编号为 #1 的提醒。"]
+    assert await say(app, "/reminders") == ["这里没有待发送的提醒。"]
+
+
+async def test_remind_a_wecom_group_from_a_one_to_one_chat(app, monkeypatch):
+    monkeypatch.setattr(app.settings, "WECOM_ADMIN_USERS", frozenset({"zhangsan"}))
+    await add_groups(app.store, app.clock.now(), ("财务部", True))
+    wecom = {"channel": "wecom", "user": "zhangsan", "chat": "zhangsan"}
+    assert "请指定群" in (await say(app, "/remind in 30m 开会", **wecom))[0]
+    assert "没有名为“销售部”的群" in (await say(app, "/remind @销售部 in 30m 开会", **wecom))[0]
+    assert (await say(app, "/remind @财务部 明天9:00 重新查验", **wecom))[0].startswith("已设置提醒")
+    (reminder,) = await app.store.reminders()
+    assert (reminder.channel, reminder.chat, reminder.text) == ("wecom", "group:财务部", "重新查验")
+    assert "财务部" in (await say(app, "/reminders", **wecom))[0]
+
+
+async def test_regional_outage_asks_where_the_user_is_and_remembers(app):
+    await Outages(app.store, app.catalog, app.calendar).start(
+        pick_system(app.catalog, None), "发票系统维护", "北京", None, None, app.clock.now()
+    )
+    app._outages = (0.0, ())  # forget the cached "no outage"
+    for text in ["发票查不到", "4", "3", "4", "跳过"]:
+        await say(app, text, user="42", chat="42")
+    (question,) = await say(app, "5", user="42", chat="42")
+    assert "您所在的地区是" in question and "北京" in question
+    (diagnosis,) = await say(app, "北京市", user="42", chat="42")
+    assert "官方已通报故障" in diagnosis  # the outage counts: same place
+    assert await app.store.region_of("telegram:42") == "北京"  # "北京市" picked the 北京 option
+    for text in ["/restart", "发票查不到", "4", "3", "4", "跳过"]:
+        await say(app, text, user="43", chat="43")
+    (question,) = await say(app, "5", user="43", chat="43")
+    (diagnosis,) = await say(app, "2", user="43", chat="43")  # somewhere else
+    assert "官方已通报故障" not in diagnosis
+    assert await app.store.region_of("telegram:43") is None
+
+
+async def test_record_flow_checks_each_field_and_lists_the_records(app):
+    chat = {"user": "42", "chat": "42"}
+    assert "请发送发票号码" in (await say(app, "/record", **chat))[0]
+    assert "看起来不对" in (await say(app, "99112000000016430745", **chat))[0]
+    assert "金额是多少" in (await say(app, "24112000000016430745", **chat))[0]
+    assert "金额请写成数字" in (await say(app, "一千元", **chat))[0]
+    assert "开票日期" in (await say(app, "¥1,234.5", **chat))[0]
+    assert "不能晚于今天" in (await say(app, "20991231", **chat))[0]
+    assert "交易对方" in (await say(app, "20260301", **chat))[0]
+    assert "校验位不符" in (await say(app, "91350100M000100Y44", **chat))[0]
+    (saved,) = await say(app, "91350100M000100Y43", **chat)
+    assert "已记录：24112000000016430745　1234.50　2026-03-01　91350100M000100Y43" in saved
+    (listing,) = await say(app, "/records", **chat)
+    assert "（1 张）" in listing and "1234.50" in listing
+    assert "已取消记录" in (await say(app, "/record", **chat) and await say(app, "取消", **chat))[0]
