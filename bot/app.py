@@ -15,6 +15,7 @@ from bot.playbook.model import Contact
 from bot.playbook.shipped import shipped_playbooks_dir
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.handover import Handover
 from bot.runtime.ops import Operations
 from bot.runtime.workcal import WorkCalendar, parse_hours
 from bot.store.sqlite import SqliteStore
@@ -65,6 +66,7 @@ class App:
             lang=self.settings.OUTAGE_BOT_LANG,
             outages=outages,
             user_region=region,
+            support_available=self.dispatcher.handover is not None and self.dispatcher.handover.available,
             contacts=self.contacts,
             is_admin=self.is_admin(key),
             idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
@@ -91,5 +93,6 @@ async def open_app(settings: Settings, clock: Clock | None = None, splitters: di
     app = App(settings, catalog, contacts, store, None, clock, calendar)  # type: ignore[arg-type]
     app.dispatcher = Dispatcher(store, catalog, app.context_for, clock, splitters)
     app.dispatcher.ops = Operations(app)
+    app.dispatcher.handover = Handover(app)
     app.dispatcher.catalog_lang = settings.OUTAGE_BOT_LANG
     return app

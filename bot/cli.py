@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
-from bot import __version__, groups_cli, ops_cli
+from bot import __version__, admin_cli, groups_cli, logs, ops_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
@@ -38,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
     groups_cli.add_parser(sub)
     ops_cli.add_parsers(sub)
+    admin_cli.add_parsers(sub)
 
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
@@ -189,12 +189,27 @@ def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(ops_cli.records(args, settings))
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(admin_cli.backup(args, settings))
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(admin_cli.stats(args, settings))
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(admin_cli.doctor(args, settings))
+
+
 COMMANDS = {
     "run": cmd_run,
     "groups": cmd_groups,
     "outage": cmd_outage,
     "reminders": cmd_reminders,
     "records": cmd_records,
+    "backup": cmd_backup,
+    "stats": cmd_stats,
+    "doctor": cmd_doctor,
     "chat": cmd_chat,
     "check": cmd_check,
     "match": cmd_match,
@@ -210,9 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"outage-bot: bad setting:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.LOG_LEVEL, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)
     try:
         return COMMANDS[args.command](args, settings)
     except PlaybookError as exc:

@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     WECOM_ADMIN_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
     WECOM_MAX_CLOCK_SKEW_S: int = Field(default=300, ge=0)
 
+    SUPPORT_TELEGRAM_CHAT_ID: int | None = None
+    SUPPORT_WECOM_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
+    HANDOVER_REANNOUNCE_MINUTES: int = Field(default=15, ge=1)
+    RETENTION_DAYS_QUEUE: int = Field(default=7, ge=1)
+    RETENTION_DAYS_LOG: int = Field(default=90, ge=1)
+    LOG_FORMAT: Literal["text", "json"] = "text"
+
+    @field_validator("SUPPORT_WECOM_USERS", mode="before")
+    @classmethod
+    def _support_users(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(p.strip() for p in value.split(",") if p.strip())
+        return value
+
     @field_validator("OUTAGE_BOT_TZ")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -55,6 +55,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     app = await open_app(settings, splitters=_splitters(settings))
     senders: list[Sender] = []
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
+    worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
     channels = []
     if settings.telegram_configured:
         from bot.channels.telegram import TelegramChannel

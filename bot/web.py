@@ -1,15 +1,17 @@
-"""One ASGI app for the HTTP endpoints: /healthz and each channel's callbacks."""
+"""One ASGI app for the HTTP endpoints: /healthz, /metrics and each channel's callbacks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import metrics
 from bot.store.sqlite import SqliteStore
 
 
@@ -32,7 +34,10 @@ def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
         body = {"status": "ok" if ok else "unavailable", "database": database, "channels": states}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
     for channel in channels:
         routes.extend(channel.routes())
     return Starlette(routes=routes)

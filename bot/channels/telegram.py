@@ -29,6 +29,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot import metrics
 from bot.app import App
 from bot.channels.body import BodyTooLarge, read_limited
 from bot.channels.delivery import RetryLater, Undeliverable
@@ -67,6 +68,7 @@ COMMANDS = {
         ("lang", "Language: zh or en"),
     ],
 }
+ANYONE = 0  # a button any member of the chat may press
 NOT_YOUR_BUTTON = {
     "zh": "这个按钮属于另一位同事的排查。发送 /start 开始您自己的。",
     "en": "That button belongs to someone else's conversation. Send /start to begin your own.",
@@ -77,16 +79,21 @@ class ChatLimits:
     """Telegram's limits as exact sliding windows: a leaky bucket would let a full burst through and
     keep dripping, twice the rate within one second. Sends wait here until every window has room."""
 
+    # Windows a tenth longer than Telegram's: requests in flight arrive with some jitter, and what
+    # counts is when they reach Telegram, not when we sent them.
+    MARGIN = 1.1
+
     def __init__(self, clock: Clock):
-        self.overall = SlidingWindows([(30, 1.0)], clock)
-        self.per_chat = SlidingWindows([(1, 1.0)], clock)
-        self.per_group = SlidingWindows([(20, 60.0)], clock)
+        self.overall = SlidingWindows([(30, 1.0 * self.MARGIN)], clock)
+        self.per_chat = SlidingWindows([(1, 1.0 * self.MARGIN)], clock)
+        self.per_group = SlidingWindows([(20, 60.0 * self.MARGIN)], clock)
 
     async def acquire(self, chat: str) -> None:
         windows = [self.per_chat, *([self.per_group] if chat.startswith("-") else []), self.overall]
         for window in windows:
             key = "all" if window is self.overall else chat
             while wait := window.reserve(key):
+                metrics.RATE_LIMIT_WAITS.labels(CHANNEL).inc()
                 await asyncio.sleep(wait)
 
 
@@ -182,7 +189,7 @@ class TelegramChannel:
                 return None, None
             owner, key = parsed
             lang = parse_lang(query.from_user.language_code) or "zh"
-            if owner != query.from_user.id:
+            if owner not in (ANYONE, query.from_user.id):  # ANYONE: e.g. "claim" in the support chat
                 return None, NOT_YOUR_BUTTON[lang]
             conversation = ConversationKey(CHANNEL, str(message.chat.id), str(query.from_user.id))
             return Inbound(
@@ -191,6 +198,7 @@ class TelegramChannel:
                 choice=key,
                 lang_hint=parse_lang(query.from_user.language_code),
                 ref=str(message.message_id),
+                user_name=query.from_user.full_name,
             ), None
         message = update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
@@ -208,6 +216,8 @@ class TelegramChannel:
             lang_hint=parse_lang(message.from_user.language_code),
             ref=str(message.message_id),
             chat_title=message.chat.title,
+            reply_to=str(message.reply_to_message.message_id) if message.reply_to_message else None,
+            user_name=message.from_user.full_name,
         ), None
 
     def _addressed_text(self, message: Message) -> str | None:
@@ -257,7 +267,7 @@ class TelegramChannel:
 
     # ---- outbound ------------------------------------------------------------------------------
 
-    async def deliver(self, message: OutboundMessage) -> None:
+    async def deliver(self, message: OutboundMessage) -> str | None:
         payload = message.payload
         chat = message.chat
         if chat.startswith("group:"):  # a subscribed group, by name: broadcasts and reminders
@@ -278,13 +288,16 @@ class TelegramChannel:
             threading = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
         await self.limits.acquire(chat)
         try:
-            await self.bot.send_message(chat_id=int(chat), reply_markup=markup, reply_parameters=threading, **part)
+            sent = await self.bot.send_message(
+                chat_id=int(chat), reply_markup=markup, reply_parameters=threading, **part
+            )
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), str(exc)) from None
         except (Forbidden, BadRequest) as exc:  # blocked, kicked, chat gone, malformed: retrying won't help
             raise Undeliverable(str(exc)) from None
         except NetworkError as exc:
             raise RetryLater(5, str(exc)) from None
+        return str(sent.message_id)
 
 
 def _seconds(value: int | timedelta) -> float:

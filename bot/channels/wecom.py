@@ -159,12 +159,12 @@ class WeComChannel:
             return dedupe, None  # other events (menu clicks, contact changes) start nothing
         dedupe = f"msg:{message.id}"
         if isinstance(message, TextMessage):
-            return dedupe, Inbound(key, now, text=message.content, ref=str(message.id))
+            return dedupe, Inbound(key, now, text=message.content, ref=str(message.id), user_name=user)
         return dedupe, Inbound(key, now, payload={"unsupported": message.type}, ref=str(message.id))
 
     # ---- outbound ------------------------------------------------------------------------------
 
-    async def deliver(self, message: OutboundMessage) -> None:
+    async def deliver(self, message: OutboundMessage) -> str | None:
         content = message.payload.get("content") or message.payload.get("text") or ""
         try:
             if message.chat.startswith("group:"):
@@ -182,6 +182,7 @@ class WeComChannel:
             raise RetryLater(10, str(exc)) from None
         except httpx.HTTPError as exc:
             raise RetryLater(5, f"{type(exc).__name__}: {exc}") from None
+        return None  # WeCom has no replies to a message: agents answer with /reply N
 
     async def _to_group(self, name: str, content: str, payload: dict) -> None:
         group = await self.app.store.group(name)

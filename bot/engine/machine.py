@@ -12,15 +12,19 @@ from bot.checks import CHECKS
 from bot.engine import record, views
 from bot.engine.diagnosis import open_outage
 from bot.engine.options import choose
+from bot.engine.summary import render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
     Answer,
     Context,
     ConversationState,
     Effect,
+    Feedback,
+    Forget,
     Inbound,
     RememberRegion,
     Reply,
+    RequestHandover,
     SaveRecord,
     SetTimer,
 )
@@ -65,7 +69,7 @@ def _idle(state: ConversationState, context: Context, now: datetime) -> bool:
 
 def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
     """False when a playbook change removed what this conversation stands on."""
-    if state.node in ("new", "menu", "end") or state.node in record.STEPS:
+    if state.node in ("new", "menu", "end", "forget") or state.node in record.STEPS:
         return True
     book = catalog.playbook(state.playbook)
     if book is None or not state.symptom or book.symptom(state.symptom) is None:
@@ -134,6 +138,12 @@ class _Turn:
             return self.back(state, lead)
         if key == "contacts":
             return self.say(state, [*lead, views.contacts_text(sp, views.relevant_contacts(sp))])
+        if key == "summary":
+            return self.summary(state, lead, full=False)
+        if key == "human":
+            return self.human(state, lead)
+        if state.node == "forget":
+            return self.at_forget(state, key, lead)
         if question is not None:
             return self.at_question(state, question, key, lead)
         if state.node == "region":
@@ -238,13 +248,41 @@ class _Turn:
 
     def at_finished(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         sp = self.sp(state)
+        if key in ("solved", "partly", "not_solved"):
+            done, skipped = state.marks.count("done"), state.marks.count("skip")
+            self.effects.append(Feedback(state.symptom, state.cause, key, done, skipped))
         if key == "solved":
             self.effects.append(Reply(sp.t("solved"), (), "end", state.symptom, lang=sp.lang))
             return state.evolve(node="end"), self.effects
-        if key == "not_solved":
+        if key in ("partly", "not_solved"):
             tried = (*state.tried, state.cause) if state.cause not in state.tried else state.tried
             state = state.evolve(node="diagnosis", cause=None, step=0, marks=(), tried=tried)
-            return self.say(state, [*lead, self.sp(state).t("not_solved")])
+            return self.say(state, [*lead, self.sp(state).t(key)])
+        return self.not_understood(state, lead)
+
+    def summary(self, state: ConversationState, lead: list[str], full: bool) -> Result:
+        sp = self.sp(state)
+        return self.say(self._shown(state), [*lead, render_summary(sp, full=full), sp.t("summary_hint")])
+
+    def human(self, state: ConversationState, lead: list[str]) -> Result:
+        sp = self.sp(state)
+        if not self.context.support_available:
+            contacts = views.contacts_text(sp, views.relevant_contacts(sp))
+            return self.say(self._shown(state), [*lead, sp.t("handover_unavailable"), contacts])
+        support = Speaker(sp.catalog, sp.book, state, self.context, self.context.lang)  # in support's language
+        self.effects.append(RequestHandover(render_summary(support)))
+        self.effects.append(Reply(sp.t("handover_queued"), (), state.node, state.symptom, lang=sp.lang))
+        return state, self.effects
+
+    def at_forget(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        sp = self.sp(state)
+        if key == "forget_yes":
+            self.effects.append(Forget())
+            fresh = ConversationState(lang=state.lang, started_at=self.now.isoformat())
+            self.effects.append(Reply(sp.t("forgotten"), (), "new", None, lang=sp.lang))
+            return fresh, self.effects
+        if key == "forget_no":
+            return self.say(self._resumed(state), [*lead, sp.t("forget_kept")])
         return self.not_understood(state, lead)
 
     def at_region(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
@@ -336,6 +374,13 @@ class _Turn:
             cause = views.current_cause(sp)
             listing = views.steps_list(sp, cause) if cause else sp.t("no_cause_yet")
             return self.say(self._shown(state), [*lead, listing])
+        if name == "summary":
+            return self.summary(state, lead, full=arg.lower() == "full")
+        if name == "human":
+            return self.human(state, lead)
+        if name == "forget":
+            resume = state.node if state.node != "forget" else state.resume
+            return self.say(state.evolve(node="forget", resume=resume), lead)
         if name == "record":
             resume = state.resume if state.node in record.STEPS else state.node
             return self.say(state.evolve(node="record_number", draft={}, resume=resume), lead)

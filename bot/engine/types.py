@@ -39,6 +39,8 @@ class Inbound:
     lang_hint: Lang | None = None  # the platform's idea of the user's language
     ref: str | None = None  # the platform's id of this message, so a reply can thread to it
     chat_title: str | None = None  # a group chat's name, for /subscribe
+    reply_to: str | None = None  # the platform id of the message this one replies to
+    user_name: str | None = None  # how to call the sender (an agent's name, for the user)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Context:
     contacts: Mapping[str, Contact] = field(default_factory=dict)  # overrides by contact id
     is_admin: bool = False
     user_region: str | None = None  # remembered per user; decides whether a regional outage applies
+    support_available: bool = False  # a support chat or support users are configured
     idle_minutes: int = 60
     match_threshold: float = 0.3
 
@@ -188,4 +191,27 @@ class RememberRegion:
     region: str
 
 
-Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion
+@dataclass(frozen=True)
+class RequestHandover:
+    """Queue this conversation for a person; `summary` is what the support side reads."""
+
+    summary: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The user's answer to "did this solve it?" (solved | partly | not_solved)."""
+
+    symptom: str | None
+    cause: str | None
+    outcome: str
+    done: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Delete everything stored about this user (after they confirmed)."""
+
+
+Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion | RequestHandover | Feedback | Forget

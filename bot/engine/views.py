@@ -62,11 +62,14 @@ def shown_causes(sp: Speaker):
 
 
 def diagnosis_options(sp: Speaker) -> list[Option]:
-    shown, _ = shown_causes(sp)
+    shown, supported = shown_causes(sp)
     options = [Option(f"cause:{r.cause.id}", sp.t("label_cause", cause=sp.local(r.cause.title))) for r in shown]
+    if not supported and sp.context.support_available:  # unclear: offer a person
+        options.append(Option("human", sp.t("label_human")))
     return [
         *options,
         Option("contacts", sp.t("label_contacts")),
+        Option("summary", sp.t("label_summary")),
         Option("back", sp.t("label_back")),
         Option("restart", sp.t("label_restart")),
     ]
@@ -86,12 +89,20 @@ def step_options(sp: Speaker, cause: Cause) -> list[Option]:
 
 
 def finished_options(sp: Speaker) -> list[Option]:
+    human = [Option("human", sp.t("label_human"))] if sp.context.support_available else []
     return [
         Option("solved", sp.t("label_solved")),
+        Option("partly", sp.t("label_partly")),
         Option("not_solved", sp.t("label_not_solved")),
+        Option("summary", sp.t("label_summary")),
+        *human,
         Option("back", sp.t("label_back")),
         Option("restart", sp.t("label_restart")),
     ]
+
+
+def forget_options(sp: Speaker) -> list[Option]:
+    return [Option("forget_yes", sp.t("label_forget_yes")), Option("forget_no", sp.t("label_forget_no"))]
 
 
 def current_cause(sp: Speaker) -> Cause | None:
@@ -101,6 +112,8 @@ def current_cause(sp: Speaker) -> Cause | None:
 def options_at(sp: Speaker) -> list[Option]:
     """The options offered at the conversation's current node."""
     node = sp.state.node
+    if node == "forget":
+        return forget_options(sp)
     if node.startswith("record_"):
         return record_options(sp)
     if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):
@@ -134,6 +147,8 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
     """The current node's prompt and options, after any `lead` paragraphs."""
     lead = [p for p in (lead or []) if p]
     node = sp.state.node
+    if node == "forget":
+        return _reply(sp, [*lead, sp.t("forget_question")], forget_options(sp))
     if node.startswith("record_"):
         return _reply(sp, [*lead, sp.t(node)], record_options(sp))
     if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):

@@ -35,7 +35,7 @@ RESERVED_NODES = frozenset(
     }
 )
 # Option keys the engine adds to every question.
-RESERVED_OPTION_KEYS = frozenset({"back", "restart", "contacts"})
+RESERVED_OPTION_KEYS = frozenset({"back", "restart", "contacts", "summary", "human"})
 
 
 class _Model(BaseModel):

@@ -10,15 +10,19 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import metrics
 from bot.engine.machine import step
 from bot.engine.types import (
     CancelTimer,
     Context,
     ConversationKey,
     ConversationState,
+    Feedback,
+    Forget,
     Inbound,
     RememberRegion,
     Reply,
+    RequestHandover,
     SaveRecord,
     SetTimer,
 )
@@ -50,13 +54,16 @@ class Dispatcher:
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
         self.splitters = splitters or {}
         self.ops = None  # bot.runtime.ops.Operations, set by the app: commands that act on operations
+        self.handover = None  # bot.runtime.handover.Handover, set by the app
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
         # one lock per conversation being processed; weak, so idle conversations cost nothing
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def submit(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
         """Persist an inbound message; returns its inbox id, or None for a duplicate delivery."""
-        return await self.store.accept(channel, dedupe_key, inbound)
+        inbox_id = await self.store.accept(channel, dedupe_key, inbound)
+        (metrics.MESSAGES_IN if inbox_id is not None else metrics.DUPLICATES).labels(channel).inc()
+        return inbox_id
 
     async def process(self, row: InboxRow) -> None:
         """Run one inbox row through the engine and commit the result (one conversation at a time)."""
@@ -64,32 +71,72 @@ class Dispatcher:
         lock = self._locks.get(str(key))
         if lock is None:
             lock = self._locks[str(key)] = asyncio.Lock()
+        with metrics.PROCESSING.time():
+            await self._process_locked(row, key, lock)
+
+    async def _process_locked(self, row: InboxRow, key: ConversationKey, lock: asyncio.Lock) -> None:
         async with lock:
-            state = await self.store.load(key)
+            state = await self.store.load(key) or ConversationState()
             now = self.clock.now()
             if self.ops is not None and self.ops.handles(row.inbound):
-                await self._operate(row, state or ConversationState(), now)
+                await self._operate(row, state, now)
+                return
+            if self.handover is not None and self.handover.available and await self._hand_over(row, state, now):
                 return
             context = self.context_for(key)
             if inspect.isawaitable(context):
                 context = await context
             new_state, effects = step(self.catalog, state, row.inbound, context, now)
             replies = [e for e in effects if isinstance(e, Reply)]
-            turn = Turn(
-                inbox_id=row.id,
-                key=key,
-                state=new_state,
-                outbound=self._outbound(key, replies, row.inbound.ref),
-                timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
-                cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
-                log_in=row.inbound.text or row.inbound.choice,
-                log_out=[r.text for r in replies],
-                records=[
-                    (e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)
-                ],
-                region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
+            async with self.store.transaction():
+                outbound = self._outbound(key, replies, row.inbound.ref)
+                for effect in effects:
+                    if isinstance(effect, RequestHandover):
+                        outbound += await self.handover.open(key, effect.summary, now)
+                turn = Turn(
+                    inbox_id=row.id,
+                    key=key,
+                    state=new_state,
+                    outbound=outbound,
+                    timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
+                    cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
+                    log_in=row.inbound.text or row.inbound.choice,
+                    log_out=[r.text for r in replies],
+                    records=[
+                        (e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)
+                    ],
+                    region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
+                    feedback=[
+                        (e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)
+                    ],
+                    forget=any(isinstance(e, Forget) for e in effects),
+                )
+                await self.store.commit(turn, now)
+
+    async def _hand_over(self, row: InboxRow, state: ConversationState, now) -> bool:
+        """Support work, or a user whose case is with a person: relay instead of diagnosing."""
+        inbound = row.inbound
+        async with self.store.transaction():
+            messages = None
+            if self.handover.is_agent(inbound):
+                messages = await self.handover.from_agent(inbound)
+            if messages is None:
+                case = await self.handover.active_case(inbound.key)
+                if case is None:
+                    return False
+                messages = await self.handover.from_user(case, inbound)
+            await self.store.commit(
+                Turn(
+                    row.id,
+                    inbound.key,
+                    state,
+                    messages,
+                    log_in=inbound.text or inbound.choice,
+                    log_out=[m.payload["text"] for m in messages],
+                ),
+                now,
             )
-            await self.store.commit(turn, now)
+        return True
 
     async def _operate(self, row: InboxRow, state: ConversationState, now) -> None:
         """An operations command: its writes, its reply and the inbox row done, in one transaction."""
@@ -130,7 +177,15 @@ class Dispatcher:
                 except Exception:
                     # a bug must not make one message poison the inbox (retried forever, blocking none
                     # else but filling the log): apologise, keep the conversation as it was, move on
-                    log.exception("processing inbox row %s failed", row.id)
+                    log.exception(
+                        "processing inbox row %s failed",
+                        row.id,
+                        extra={
+                            "conversation": str(row.inbound.key),
+                            "message_id": row.dedupe_key,
+                            "channel": row.channel,
+                        },
+                    )
                     await self._apologise(row)
                 done += 1
         return done

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import metrics
 from bot.runtime.clock import Clock
 from bot.runtime.workcal import WorkCalendar
 from bot.store.base import OutboundMessage
@@ -28,4 +29,7 @@ async def fire_due_reminders(store: SqliteStore, clock: Clock, calendar: WorkCal
             )
         if await store.fire_reminder(reminder, message, next_at, now):
             fired += 1
+            metrics.REMINDERS_FIRED.inc()
+            if late:
+                metrics.REMINDERS_LATE.inc()
     return fired

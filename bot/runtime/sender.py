@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
+from bot import metrics
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.runtime.clock import Clock
 from bot.runtime.wake import Loop
@@ -21,8 +22,9 @@ CONCURRENT_CHATS = 32
 class Deliverer(Protocol):
     name: str
 
-    async def deliver(self, message: OutboundMessage) -> None:
-        """Send one message; raise RetryLater or Undeliverable when it isn't delivered."""
+    async def deliver(self, message: OutboundMessage) -> str | None:
+        """Send one message and return the platform's id for it (if any); raise RetryLater or
+        Undeliverable when it isn't delivered."""
 
 
 class Sender(Loop):
@@ -43,16 +45,20 @@ class Sender(Loop):
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots:
             try:
-                await self.channel.deliver(row.message)
+                sent_ref = await self.channel.deliver(row.message)
             except RetryLater as exc:
+                metrics.RATE_LIMIT_WAITS.labels(self.channel.name).inc()
+                metrics.SEND_ERRORS.labels(self.channel.name, "retry").inc()
                 log.info(
                     "%s: chat %s must wait %.1fs: %s", self.channel.name, row.message.chat, exc.seconds, exc.reason
                 )
                 await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=exc.seconds), exc.reason)
             except Undeliverable as exc:
+                metrics.SEND_ERRORS.labels(self.channel.name, "undeliverable").inc()
                 log.warning("%s: giving up on outbox row %s: %s", self.channel.name, row.id, exc)
                 await self.store.mark_failed(row.id, self.clock.now(), str(exc))
             except Exception as exc:
+                metrics.SEND_ERRORS.labels(self.channel.name, "error").inc()
                 if row.attempts + 1 >= MAX_ATTEMPTS:
                     log.error("%s: outbox row %s failed %d times: %s", self.channel.name, row.id, MAX_ATTEMPTS, exc)
                     await self.store.mark_failed(row.id, self.clock.now(), repr(exc))
@@ -61,4 +67,7 @@ class Sender(Loop):
                     log.warning("%s: send failed (%r); retrying in %.0fs", self.channel.name, exc, delay)
                     await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=delay), repr(exc))
             else:
+                metrics.MESSAGES_OUT.labels(self.channel.name).inc()
                 await self.store.mark_sent(row.id, self.clock.now())
+                if sent_ref is not None and row.message.payload.get("case_id") is not None:
+                    await self.store.set_sent_ref(row.id, sent_ref)  # replies to it find the case

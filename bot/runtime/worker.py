@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from bot import metrics
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.reminders import fire_due_reminders
@@ -20,6 +22,8 @@ from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
+PURGE_EVERY = timedelta(hours=1)
+GAUGES_EVERY = timedelta(seconds=5)
 
 
 class Worker(Loop):
@@ -36,11 +40,31 @@ class Worker(Loop):
         super().__init__()
         self.store, self.dispatcher, self.clock, self.on_output = store, dispatcher, clock, on_output
         self.calendar = calendar
+        self.retention: tuple[int, int] | None = None  # (queue days, log days)
+        self._purged_at = None
+        self._gauges_at = None
 
     async def tick(self) -> int:
         fired = await fire_due(self.store, self.clock)
         processed = await self.dispatcher.drain()
         reminders = await fire_due_reminders(self.store, self.clock, self.calendar)
-        if processed or reminders:
+        handover = self.dispatcher.handover
+        reannounced = await handover.reannounce() if handover is not None else 0
+        await self._housekeeping()
+        if self._gauges_at is None or self.clock.now() - self._gauges_at >= GAUGES_EVERY:
+            await metrics.refresh_gauges(self.store)
+            self._gauges_at = self.clock.now()
+        if processed or reminders or reannounced:
             self.on_output()
-        return processed + len(fired) + reminders
+        return processed + len(fired) + reminders + reannounced
+
+    async def _housekeeping(self) -> None:
+        """Purge what the retention settings say is old enough, once an hour."""
+        now = self.clock.now()
+        if self.retention is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
+            return
+        queue_days, log_days = self.retention
+        removed = await self.store.purge(now - timedelta(days=queue_days), now - timedelta(days=log_days))
+        self._purged_at = now
+        if any(removed.values()):
+            log.info("retention: removed %s", removed)

@@ -104,6 +104,21 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Case:
+    """A conversation handed over to a person."""
+
+    id: int
+    conversation: str  # the user's ConversationKey, as text
+    status: str  # queued | claimed | closed
+    summary: str
+    agent: str | None  # channel:user of the agent who claimed it
+    agent_name: str | None
+    created_at: datetime
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class InvoiceRecord:
     """An invoice issued or received while the system was down (the article's manual record)."""
 
@@ -130,6 +145,8 @@ class Turn:
     log_out: Sequence[str] = field(default_factory=tuple)
     records: Sequence[tuple[str, str, str, str]] = ()  # (number, amount, issued_on, counterparty)
     region: str | None = None  # remember where the user is
+    feedback: Sequence[tuple[str | None, str | None, str, int, int]] = ()  # symptom, cause, outcome, done, skipped
+    forget: bool = False  # delete everything stored about this user first
 
 
 class Store(Protocol):

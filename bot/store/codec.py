@@ -33,6 +33,8 @@ def encode_inbound(inbound: Inbound) -> str:
             "lang_hint": inbound.lang_hint,
             "ref": inbound.ref,
             "chat_title": inbound.chat_title,
+            "reply_to": inbound.reply_to,
+            "user_name": inbound.user_name,
         }
     )
 
@@ -49,4 +51,6 @@ def decode_inbound(text: str) -> Inbound:
         lang_hint=data.get("lang_hint"),
         ref=data.get("ref"),
         chat_title=data.get("chat_title"),
+        reply_to=data.get("reply_to"),
+        user_name=data.get("user_name"),
     )

@@ -120,6 +120,37 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 5: handover cases, "did this solve it?" feedback, and the platform's id of each sent message
+    #    (an agent's Telegram reply to a case message finds its case through it)
+    """
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'claimed', 'closed')),
+        summary TEXT NOT NULL,
+        agent TEXT,
+        agent_name TEXT,
+        created_at REAL NOT NULL,
+        announced_at REAL NOT NULL,
+        claimed_at REAL,
+        closed_at REAL
+    );
+    CREATE UNIQUE INDEX cases_one_open_per_conversation ON cases (conversation) WHERE status != 'closed';
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        symptom TEXT,
+        cause TEXT,
+        outcome TEXT NOT NULL,
+        steps_done INTEGER NOT NULL,
+        steps_skipped INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN sent_ref TEXT;
+    CREATE INDEX outbox_sent_ref ON outbox (channel, chat, sent_ref) WHERE sent_ref IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

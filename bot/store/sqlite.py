@@ -16,6 +16,7 @@ from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.store.base import Group, GroupExists, InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.sqlite_cases import CasesMixin
 from bot.store.sqlite_ops import OperationsMixin
 
 
@@ -23,7 +24,7 @@ class SchemaTooNew(Exception):
     """The database was written by a newer outage-bot."""
 
 
-class SqliteStore(OperationsMixin):
+class SqliteStore(OperationsMixin, CasesMixin):
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
@@ -140,6 +141,8 @@ class SqliteStore(OperationsMixin):
         at = to_epoch(now)
         key = str(turn.key)
         async with self.transaction() as db:
+            if turn.forget:  # before the fresh state is written
+                await self.forget_user(turn.key.channel, turn.key.user)
             await db.execute(
                 "INSERT INTO conversations (key, channel, chat, user, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -164,6 +167,8 @@ class SqliteStore(OperationsMixin):
                     "INSERT INTO message_log (conversation, direction, text, at) VALUES (?, ?, ?, ?)", logs
                 )
             user = f"{turn.key.channel}:{turn.key.user}"
+            for symptom, cause, outcome, done, skipped in turn.feedback:
+                await self.add_feedback(key, turn.key.channel, symptom, cause, outcome, done, skipped, now)
             for number, amount, issued_on, counterparty in turn.records:
                 await self.add_record(user, number, amount, issued_on, counterparty, now)
             if turn.region:

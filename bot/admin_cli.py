@@ -1,0 +1,274 @@
+"""`outage-bot backup|stats|doctor`: what operators run on the bot's machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings
+from bot.playbook.lint import lint
+from bot.playbook.loader import load_contact_overrides, load_playbooks
+from bot.playbook.problems import PlaybookError
+from bot.playbook.shipped import shipped_playbooks_dir
+from bot.store.codec import to_epoch
+from bot.store.schema import SCHEMA_VERSION
+from bot.store.sqlite import SqliteStore
+
+FINISHED_NODES = ("end", "finished", "menu", "new")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    backup = sub.add_parser("backup", help="a consistent copy of the live database")
+    backup.add_argument("file", type=Path)
+    backup.add_argument("--db", type=Path)
+    stats = sub.add_parser("stats", help="conversations, where people stop, resolution, handovers")
+    stats.add_argument("--since", metavar="YYYY-MM-DD")
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--db", type=Path)
+    doctor = sub.add_parser("doctor", help="check settings, database, playbooks and platform credentials")
+    doctor.add_argument("--db", type=Path)
+    doctor.add_argument("--offline", action="store_true", help="don't contact Telegram or WeCom")
+
+
+async def backup(args: argparse.Namespace, settings: Settings) -> int:
+    if args.file.resolve() == Path(settings.OUTAGE_BOT_DB).resolve():
+        print("outage-bot backup: the backup file can't be the database itself", file=sys.stderr)
+        return 2
+    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+        await store.backup(args.file)
+    print(f"backed up {settings.OUTAGE_BOT_DB} to {args.file} ({args.file.stat().st_size} bytes)")
+    return 0
+
+
+# ---- stats -------------------------------------------------------------------------------------
+
+
+async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
+    start = to_epoch(since) if since else 0.0
+    db = store.db
+
+    async def grouped(sql: str) -> dict:
+        return {str(k) if k is not None else "none": v for k, v in await db.execute_fetchall(sql, (start,))}
+
+    by_channel = await grouped("SELECT channel, COUNT(*) FROM conversations WHERE updated_at >= ? GROUP BY channel")
+    by_symptom = await grouped(
+        "SELECT json_extract(state, '$.symptom'), COUNT(*) FROM conversations WHERE updated_at >= ? "
+        "AND json_extract(state, '$.symptom') IS NOT NULL GROUP BY 1"
+    )
+    by_cause = await grouped(
+        "SELECT json_extract(state, '$.cause'), COUNT(*) FROM conversations WHERE updated_at >= ? "
+        "AND json_extract(state, '$.cause') IS NOT NULL GROUP BY 1"
+    )
+    stops = await db.execute_fetchall(
+        "SELECT json_extract(state, '$.node'), json_extract(state, '$.cause'), json_extract(state, '$.step'), "
+        "COUNT(*) FROM conversations WHERE updated_at >= ? GROUP BY 1, 2, 3",
+        (start,),
+    )
+    stopped_at: dict[str, int] = {}
+    for node, cause, step, count in stops:
+        if node in FINISHED_NODES:
+            continue
+        where = f"steps:{cause}:{int(step) + 1}" if node == "steps" else node
+        stopped_at[where] = stopped_at.get(where, 0) + count
+    feedback = await grouped("SELECT outcome, COUNT(*) FROM feedback WHERE at >= ? GROUP BY outcome")
+    feedback_by_channel = await db.execute_fetchall(
+        "SELECT channel, SUM(outcome = 'solved'), COUNT(*) FROM feedback WHERE at >= ? GROUP BY channel", (start,)
+    )
+    answered = sum(feedback.values())
+    cases = await db.execute_fetchall(
+        "SELECT channel, status, created_at, claimed_at FROM cases WHERE created_at >= ?", (start,)
+    )
+    waits = [(c[3] - c[2]) / 60 for c in cases if c[3] is not None]
+    handovers_by_channel: dict[str, int] = {}
+    for channel, *_ in cases:
+        handovers_by_channel[channel] = handovers_by_channel.get(channel, 0) + 1
+    return {
+        "since": since.date().isoformat() if since else None,
+        "conversations": {
+            "total": sum(by_channel.values()),
+            "by_channel": by_channel,
+            "by_symptom": by_symptom,
+            "by_cause": by_cause,
+        },
+        "stopped_at": dict(sorted(stopped_at.items(), key=lambda kv: -kv[1])),
+        "feedback": {
+            **{k: feedback.get(k, 0) for k in ("solved", "partly", "not_solved")},
+            "resolution_rate": round(feedback.get("solved", 0) / answered, 3) if answered else None,
+            "resolution_rate_by_channel": {c: round(s / n, 3) for c, s, n in feedback_by_channel},
+        },
+        "handovers": {
+            "total": len(cases),
+            "by_channel": handovers_by_channel,
+            "claimed": len(waits),
+            "open": sum(1 for c in cases if c[1] != "closed"),
+            "median_minutes_to_claim": round(statistics.median(waits), 1) if waits else None,
+        },
+    }
+
+
+async def stats(args: argparse.Namespace, settings: Settings) -> int:
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since).replace(tzinfo=settings.tz)
+        except ValueError:
+            print("outage-bot stats: --since takes YYYY-MM-DD", file=sys.stderr)
+            return 2
+    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+        report = await collect_stats(store, since)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    conv = report["conversations"]
+    print(f"conversations: {conv['total']}  by channel: {_pairs(conv['by_channel'])}")
+    print(f"by symptom: {_pairs(conv['by_symptom'])}")
+    print(f"by cause: {_pairs(conv['by_cause'])}")
+    print(f"where people stopped: {_pairs(report['stopped_at']) or 'nowhere'}")
+    fb = report["feedback"]
+    rate = f"{fb['resolution_rate']:.0%}" if fb["resolution_rate"] is not None else "n/a"
+    print(
+        f"did it solve it: solved {fb['solved']}, partly {fb['partly']}, not solved {fb['not_solved']} "
+        f"(resolution {rate})"
+    )
+    ho = report["handovers"]
+    print(
+        f"handovers: {ho['total']} ({_pairs(ho['by_channel'])}), claimed {ho['claimed']}, open {ho['open']}, "
+        f"median time to claim {ho['median_minutes_to_claim']} min"
+    )
+    return 0
+
+
+def _pairs(mapping: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in mapping.items())
+
+
+# ---- doctor ------------------------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self) -> None:
+        self.failed = False
+
+    def ok(self, text: str) -> None:
+        print(f"✓ {text}")
+
+    def bad(self, text: str, fix: str) -> None:
+        self.failed = True
+        print(f"✗ {text}\n    → {fix}")
+
+    def note(self, text: str) -> None:
+        print(f"· {text}")
+
+
+async def doctor(args: argparse.Namespace, settings: Settings) -> int:
+    report = Report()
+    report.ok("settings are valid")
+    await _check_database(settings, report)
+    _check_playbooks(settings, report)
+    if not (settings.telegram_configured or settings.wecom_configured):
+        report.note("no channel configured: `outage-bot run` would refuse to start (see .env.example)")
+    if settings.SUPPORT_TELEGRAM_CHAT_ID is not None and not settings.telegram_configured:
+        report.bad(
+            "SUPPORT_TELEGRAM_CHAT_ID is set but Telegram is not configured",
+            "set TELEGRAM_BOT_TOKEN, or unset SUPPORT_TELEGRAM_CHAT_ID",
+        )
+    if settings.SUPPORT_WECOM_USERS and not settings.wecom_configured:
+        report.bad("SUPPORT_WECOM_USERS is set but WeCom is not configured", "set the five WECOM_ settings")
+    if args.offline:
+        report.note("--offline: platform credentials not checked")
+    else:
+        async with httpx.AsyncClient(timeout=5) as client:
+            if settings.telegram_configured:
+                await _check_telegram(settings, client, report)
+            if settings.wecom_configured:
+                await _check_wecom(settings, client, report)
+    return 1 if report.failed else 0
+
+
+async def _check_database(settings: Settings, report: Report) -> None:
+    path = Path(settings.OUTAGE_BOT_DB)
+    try:
+        async with SqliteStore(path) as store:
+            integrity = await store.integrity()
+            version = await store.schema_version()
+            mode = (await store.db.execute_fetchall("PRAGMA journal_mode"))[0][0]
+    except Exception as exc:
+        report.bad(f"database {path}: {exc}", "check OUTAGE_BOT_DB, the file's permissions and free disk space")
+        return
+    if integrity != "ok":
+        report.bad(
+            f"database {path} fails its integrity check: {integrity}",
+            "stop the bot and restore the latest `outage-bot backup`",
+        )
+    elif version != SCHEMA_VERSION or mode != "wal":
+        report.bad(
+            f"database {path}: schema {version} (want {SCHEMA_VERSION}), journal {mode}",
+            "run the bot once to migrate it; make sure nothing else changes its journal mode",
+        )
+    else:
+        report.ok(f"database {path}: integrity ok, schema {version}, WAL")
+
+
+def _check_playbooks(settings: Settings, report: Report) -> None:
+    directory = settings.PLAYBOOKS_DIR or shipped_playbooks_dir()
+    loaded = load_playbooks([directory])
+    problems = list(loaded.problems)
+    for book in loaded.playbooks:
+        problems.extend(lint(book, *loaded.roots[book.id]))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        report.bad(
+            f"playbooks in {directory}: {len(errors)} error(s), first: {errors[0]}",
+            "run `outage-bot check` and fix what it lists",
+        )
+    else:
+        warnings = len(problems) - len(errors)
+        report.ok(
+            f"playbooks in {directory}: {', '.join(b.id for b in loaded.playbooks)}"
+            + (f" ({warnings} warning(s): `outage-bot check`)" if warnings else "")
+        )
+    if settings.CONTACTS_FILE:
+        try:
+            load_contact_overrides(settings.CONTACTS_FILE)
+            report.ok(f"contacts file {settings.CONTACTS_FILE}")
+        except PlaybookError as exc:
+            report.bad(f"contacts file: {exc.problems[0]}", "fix CONTACTS_FILE as `outage-bot check` shows")
+
+
+async def _check_telegram(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
+    url = f"{settings.TELEGRAM_BASE_URL}{settings.TELEGRAM_BOT_TOKEN.get_secret_value()}/getMe"
+    try:
+        data = (await client.get(url)).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        report.note(f"Telegram not reachable ({type(exc).__name__}); token not checked")
+        return
+    if data.get("ok"):
+        report.ok(f"Telegram token works: @{data['result'].get('username')}")
+    else:
+        report.bad(
+            f"Telegram rejects the token: {data.get('description')}",
+            "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN",
+        )
+
+
+async def _check_wecom(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
+    base = settings.WECOM_API_BASE_URL.rstrip("/") + "/"
+    params = {"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_SECRET.get_secret_value()}
+    try:
+        data = (await client.get(base + "gettoken", params=params)).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        report.note(f"WeCom not reachable ({type(exc).__name__}); credentials not checked")
+        return
+    if data.get("errcode", 0) == 0:
+        report.ok("WeCom corp id and app secret work (an access token was issued)")
+    else:
+        report.bad(
+            f"WeCom gettoken fails: errcode {data.get('errcode')} {data.get('errmsg')}",
+            "check WECOM_CORP_ID and WECOM_SECRET in the admin console (the app's Secret, not the corp's)",
+        )

@@ -1,0 +1,183 @@
+"""SQLite storage for handover cases, feedback, privacy (forget, retention) and backups."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.store.base import Case
+from bot.store.codec import from_epoch, to_epoch
+
+_CASE_COLUMNS = "id, conversation, status, summary, agent, agent_name, created_at, claimed_at, closed_at"
+
+
+def _case(row: Sequence) -> Case:
+    return Case(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        from_epoch(row[6]),
+        from_epoch(row[7]) if row[7] is not None else None,
+        from_epoch(row[8]) if row[8] is not None else None,
+    )
+
+
+class CasesMixin:
+    """Mixed into SqliteStore: uses its `db`, `transaction()` and `_write()`."""
+
+    async def open_case(self, conversation: str, channel: str, summary: str, now: datetime) -> Case | None:
+        """A new queued case, or None when this conversation already has an open one."""
+        try:
+            cursor = await self._write(
+                "INSERT INTO cases (conversation, channel, status, summary, created_at, announced_at) "
+                "VALUES (?, ?, 'queued', ?, ?, ?)",
+                (conversation, channel, summary, to_epoch(now), to_epoch(now)),
+            )
+        except sqlite3.IntegrityError:
+            return None
+        return await self.case(cursor.lastrowid)
+
+    async def case(self, case_id: int) -> Case | None:
+        rows = await self.db.execute_fetchall(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+        return _case(rows[0]) if rows else None
+
+    async def active_case(self, conversation: str) -> Case | None:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE conversation = ? AND status != 'closed'", (conversation,)
+        )
+        return _case(rows[0]) if rows else None
+
+    async def cases_of_agent(self, agent: str) -> list[Case]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE agent = ? AND status = 'claimed' ORDER BY id", (agent,)
+        )
+        return [_case(r) for r in rows]
+
+    async def claim_case(self, case_id: int, agent: str, agent_name: str, now: datetime) -> bool:
+        """True for the one agent who claims a queued case; everyone else loses the race."""
+        cursor = await self._write(
+            "UPDATE cases SET status = 'claimed', agent = ?, agent_name = ?, claimed_at = ? "
+            "WHERE id = ? AND status = 'queued'",
+            (agent, agent_name, to_epoch(now), case_id),
+        )
+        return cursor.rowcount == 1
+
+    async def close_case(self, case_id: int, now: datetime) -> bool:
+        cursor = await self._write(
+            "UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ? AND status != 'closed'",
+            (to_epoch(now), case_id),
+        )
+        return cursor.rowcount == 1
+
+    async def unclaimed_before(self, moment: datetime) -> list[Case]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE status = 'queued' AND announced_at <= ? ORDER BY id",
+            (to_epoch(moment),),
+        )
+        return [_case(r) for r in rows]
+
+    async def mark_announced(self, case_id: int, now: datetime) -> None:
+        await self._write("UPDATE cases SET announced_at = ? WHERE id = ?", (to_epoch(now), case_id))
+
+    async def case_for_message(self, channel: str, chat: str, sent_ref: str) -> int | None:
+        """The case a sent message (e.g. its announcement in the support chat) belongs to."""
+        rows = await self.db.execute_fetchall(
+            "SELECT json_extract(payload, '$.case_id') FROM outbox WHERE channel = ? AND chat = ? AND sent_ref = ?",
+            (channel, chat, sent_ref),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def set_sent_ref(self, outbox_id: int, ref: str) -> None:
+        await self._write("UPDATE outbox SET sent_ref = ? WHERE id = ?", (ref, outbox_id))
+
+    async def open_cases(self) -> list[Case]:
+        rows = await self.db.execute_fetchall(f"SELECT {_CASE_COLUMNS} FROM cases WHERE status != 'closed' ORDER BY id")
+        return [_case(r) for r in rows]
+
+    async def count_open_cases(self) -> int:
+        return (await self.db.execute_fetchall("SELECT COUNT(*) FROM cases WHERE status != 'closed'"))[0][0]
+
+    # ---- privacy ------------------------------------------------------------------------------
+
+    async def forget_user(self, channel: str, user: str) -> None:
+        """Every conversation, log line, record, summary, profile and timer of this user, in any chat."""
+        async with self.transaction() as db:
+            keys = [
+                r[0]
+                for r in await db.execute_fetchall(
+                    "SELECT key FROM conversations WHERE channel = ? AND user = ?", (channel, user)
+                )
+            ]
+            for key in keys:
+                for table, column in (
+                    ("message_log", "conversation"),
+                    ("timers", "conversation"),
+                    ("cases", "conversation"),
+                    ("feedback", "conversation"),
+                    ("conversations", "key"),
+                ):
+                    await db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
+                await db.execute(
+                    "UPDATE inbox SET inbound = '{}' WHERE conversation = ? AND done_at IS NOT NULL", (key,)
+                )
+            await db.execute("DELETE FROM records WHERE user = ?", (f"{channel}:{user}",))
+            await db.execute("DELETE FROM profiles WHERE user = ?", (f"{channel}:{user}",))
+
+    async def purge(self, queue_before: datetime, log_before: datetime) -> dict[str, int]:
+        """Finished inbox/outbox rows older than the queue retention, log lines older than the log's."""
+        async with self.transaction() as db:
+            inbox = await db.execute(
+                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (to_epoch(queue_before),)
+            )
+            outbox = await db.execute(
+                "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < ? AND id NOT IN "
+                "(SELECT id FROM outbox WHERE json_extract(payload, '$.case_id') IN "
+                " (SELECT id FROM cases WHERE status != 'closed'))",
+                (to_epoch(queue_before),),
+            )
+            log = await db.execute("DELETE FROM message_log WHERE at < ?", (to_epoch(log_before),))
+            timers = await db.execute(
+                "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < ?", (to_epoch(queue_before),)
+            )
+        return {
+            "inbox": inbox.rowcount,
+            "outbox": outbox.rowcount,
+            "message_log": log.rowcount,
+            "timers": timers.rowcount,
+        }
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        destination = sqlite3.connect(target, check_same_thread=False)  # aiosqlite's thread writes it
+        try:
+            # between transactions on this connection: a backup queued behind an open transaction of
+            # another task would wait for its COMMIT, which would wait behind the backup
+            async with self._lock:
+                await self.db.backup(destination)
+        finally:
+            destination.close()
+
+    # ---- feedback -----------------------------------------------------------------------------
+
+    async def add_feedback(
+        self,
+        conversation: str,
+        channel: str,
+        symptom: str | None,
+        cause: str | None,
+        outcome: str,
+        done: int,
+        skipped: int,
+        now: datetime,
+    ) -> None:
+        await self._write(
+            "INSERT INTO feedback (conversation, channel, symptom, cause, outcome, steps_done, steps_skipped, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (conversation, channel, symptom, cause, outcome, done, skipped, to_epoch(now)),
+        )
