@@ -173,43 +173,20 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed or not results else EXIT_OK
 
 
-def cmd_groups(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(groups_cli.run(args, settings))
-
-
-def cmd_outage(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(ops_cli.outage(args, settings))
-
-
-def cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(ops_cli.reminders(args, settings))
-
-
-def cmd_records(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(ops_cli.records(args, settings))
-
-
-def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(admin_cli.backup(args, settings))
-
-
-def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(admin_cli.stats(args, settings))
-
-
-def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(admin_cli.doctor(args, settings))
+# subcommands that only talk to the database, each an async function of (args, settings)
+ASYNC_COMMANDS = {
+    "groups": groups_cli.run,
+    "outage": ops_cli.outage,
+    "reminders": ops_cli.reminders,
+    "records": ops_cli.records,
+    "backup": admin_cli.backup,
+    "stats": admin_cli.stats,
+    "doctor": admin_cli.doctor,
+}
 
 
 COMMANDS = {
     "run": cmd_run,
-    "groups": cmd_groups,
-    "outage": cmd_outage,
-    "reminders": cmd_reminders,
-    "records": cmd_records,
-    "backup": cmd_backup,
-    "stats": cmd_stats,
-    "doctor": cmd_doctor,
     "chat": cmd_chat,
     "check": cmd_check,
     "match": cmd_match,
@@ -227,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     logs.configure(settings)
     try:
+        if args.command in ASYNC_COMMANDS:
+            return asyncio.run(ASYNC_COMMANDS[args.command](args, settings))
         return COMMANDS[args.command](args, settings)
     except PlaybookError as exc:
         for problem in exc.problems:

@@ -69,13 +69,6 @@ class Settings(BaseSettings):
     RETENTION_DAYS_LOG: int = Field(default=90, ge=1)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
-    @field_validator("SUPPORT_WECOM_USERS", mode="before")
-    @classmethod
-    def _support_users(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(p.strip() for p in value.split(",") if p.strip())
-        return value
-
     @field_validator("OUTAGE_BOT_TZ")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -97,7 +90,7 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.OUTAGE_BOT_TZ)
 
-    @field_validator("WECOM_ADMIN_USERS", mode="before")
+    @field_validator("WECOM_ADMIN_USERS", "SUPPORT_WECOM_USERS", mode="before")
     @classmethod
     def _comma_separated_users(cls, value: object) -> object:
         if isinstance(value, str):

@@ -14,7 +14,7 @@ import pytest
 from bot.store.base import Group
 from bot.store.sqlite import SqliteStore
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer
+from tests.fakes.http_server import BackgroundServer, wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom
 from tests.test_wecom import wecom_env
@@ -40,15 +40,6 @@ def cli(bot: BotProcess, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def wait_for(predicate, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 async def add_telegram_groups(path, count: int) -> None:
     async with SqliteStore(path) as store:  # the running bot shares the file (WAL)
         for i in range(count):
@@ -67,7 +58,7 @@ def test_cli_declares_and_the_running_bot_broadcasts_within_limits(fakes, tmp_pa
         assert bot.wait_healthy()["channels"] == {"telegram": "running", "wecom": "running"}
         telegram.push(telegram.message("/subscribe", user=ADMIN, chat=-100777))
         telegram.push(telegram.message("/subscribe", user=2002, chat=-100888))  # not an admin
-        wait_for(lambda: len(telegram.sent) == 2)
+        wait_until(lambda: len(telegram.sent) == 2)
         replies = {m["params"]["chat_id"]: m["params"]["text"] for m in telegram.sent}
         assert replies == {-100777: "本群已订阅故障通报和提醒。", -100888: "抱歉，只有管理员可以使用这个命令。"}
         cli(bot, "groups", "add", "--wecom-robot", "robot-key-0001", "--name", "财务部")
@@ -80,7 +71,7 @@ def test_cli_declares_and_the_running_bot_broadcasts_within_limits(fakes, tmp_pa
 
         started_at = time.monotonic()
         cli(bot, "outage", "start", "--summary", "发票查询服务维护", "--until", "20:00")
-        wait_for(lambda: len(telegram.sent) == 2 + EXTRA_GROUPS + 1 and len(wecom.sent) == 2)
+        wait_until(lambda: len(telegram.sent) == 2 + EXTRA_GROUPS + 1 and len(wecom.sent) == 2)
         notices = telegram.sent[2:]
         assert {m["params"]["chat_id"] for m in notices} == {-100777} | {-200000 - i for i in range(EXTRA_GROUPS)}
         assert all(m["params"]["text"].startswith("【发票系统故障通报】发票查询服务维护") for m in notices)
@@ -91,7 +82,7 @@ def test_cli_declares_and_the_running_bot_broadcasts_within_limits(fakes, tmp_pa
         assert times[0] - started_at < 5  # delivered within seconds of the CLI's write
 
         cli(bot, "outage", "resolve")
-        wait_for(lambda: len(wecom.sent) == 3)
+        wait_until(lambda: len(wecom.sent) == 3)
         assert "查验" in wecom.sent[2]["content"] and "核对" in wecom.sent[2]["content"]
     finally:
         assert bot.stop() == 0, bot.log.read_text()

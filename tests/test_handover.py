@@ -36,8 +36,15 @@ async def app(tmp_path, monkeypatch):
 
 async def say(app, text=None, user="42", chat=None, channel="telegram", choice=None, reply_to=None, name=None):
     key = ConversationKey(channel, chat or user, user)
-    inbound = Inbound(key, app.clock.now(), text=text, choice=choice, lang_hint="zh", reply_to=reply_to,
-                      user_name=name or (user if channel == "wecom" else f"U{user}"))
+    inbound = Inbound(
+        key,
+        app.clock.now(),
+        text=text,
+        choice=choice,
+        lang_hint="zh",
+        reply_to=reply_to,
+        user_name=name or (user if channel == "wecom" else f"U{user}"),
+    )
     await app.dispatcher.submit(channel, f"{user}-{app.clock.now().timestamp()}-{text}-{choice}", inbound)
     await app.dispatcher.drain()
     app.clock.advance(seconds=1)
@@ -47,8 +54,9 @@ async def outbox(app):
     """Everything sent since the last call, as (channel, chat, text)."""
     sent = []
     for channel in ("telegram", "wecom"):
-        sent += [(channel, p["chat"], p["text"]) for p in await deliver_all_with_chat(app.store, channel,
-                                                                                    app.clock.now())]
+        sent += [
+            (channel, p["chat"], p["text"]) for p in await deliver_all_with_chat(app.store, channel, app.clock.now())
+        ]
     return sent
 
 
@@ -67,16 +75,33 @@ async def deliver_all_with_chat(store, channel, now):
 
 
 def test_summary_of_a_full_conversation(catalog):
-    messages = ["发票查不到了，急", "3", "91350100M000100Y43", "2", "1", "1100231130 12345678", "5", "1",
-                ("press", "done"), "/summary"]
+    messages = [
+        "发票查不到了，急",
+        "3",
+        "91350100M000100Y43",
+        "2",
+        "1",
+        "1100231130 12345678",
+        "5",
+        "1",
+        ("press", "done"),
+        "/summary",
+    ]
     state, reply, _ = talk(catalog, messages)
     text = reply.text
     assert text.startswith("【问题摘要】")
-    for fragment in ("问题: 发票查不到 / 查询结果为空", "用户原话: “发票查不到了，急”", "首次反馈: 2026-03-02 10:00",
-                     "已回答: 购买方的发票列表里没有这张票；昨天或更早；未上传 / 上传失败；不清楚",
-                     "发票号码: 1100231130 12345678 (增值税专用发票)", "税号: 91350100********43 ✓",
-                     "可能原因: 发票尚未上传", "1. 在开票软件中查看上传状态 (已完成)", "2. 手动上传 (未做)",
-                     "联系前请准备: 错误提示原文"):
+    for fragment in (
+        "问题: 发票查不到 / 查询结果为空",
+        "用户原话: “发票查不到了，急”",
+        "首次反馈: 2026-03-02 10:00",
+        "已回答: 购买方的发票列表里没有这张票；昨天或更早；未上传 / 上传失败；不清楚",
+        "发票号码: 1100231130 12345678 (增值税专用发票)",
+        "税号: 91350100********43 ✓",
+        "可能原因: 发票尚未上传",
+        "1. 在开票软件中查看上传状态 (已完成)",
+        "2. 手动上传 (未做)",
+        "联系前请准备: 错误提示原文",
+    ):
         assert fragment in text, fragment
     _, full, _ = talk(catalog, ["/summary full"], state=state)
     assert "税号: 91350100M000100Y43 ✓" in full.text
@@ -103,7 +128,9 @@ async def test_human_queues_the_case_and_relays_both_ways(app):
     assert [s for s in sent if s[:2] == ("wecom", "agentw")]  # and to the WeCom support user
     await say(app, "/human")  # while the case is open, everything the user says goes to support
     assert sorted(s[:2] for s in await outbox(app) if s[2] == "#1 用户：/human") == [
-        ("telegram", SUPPORT), ("wecom", "agentw")]  # queued: every support destination hears it
+        ("telegram", SUPPORT),
+        ("wecom", "agentw"),
+    ]  # queued: every support destination hears it
 
     await say(app, "还有一张也查不到")  # queued: goes to support, not the diagnosis
     assert [s[2] for s in await outbox(app) if s[1] == SUPPORT] == ["#1 用户：还有一张也查不到"]
@@ -115,8 +142,11 @@ async def test_human_queues_the_case_and_relays_both_ways(app):
     await say(app, "/claim 1", user="agentw", channel="wecom")
     assert ("wecom", "agentw", "#1 已经由 王会计 接手了。") in await outbox(app)
 
-    case_message = (await app.store.db.execute_fetchall(
-        "SELECT sent_ref FROM outbox WHERE chat = ? AND sent_ref IS NOT NULL ORDER BY id", (SUPPORT,)))[0][0]
+    case_message = (
+        await app.store.db.execute_fetchall(
+            "SELECT sent_ref FROM outbox WHERE chat = ? AND sent_ref IS NOT NULL ORDER BY id", (SUPPORT,)
+        )
+    )[0][0]
     await say(app, "请把发票号码发我一下", user="7001", chat=SUPPORT, name="王会计", reply_to=case_message)
     assert ("telegram", "42", "【人工客服 王会计】请把发票号码发我一下") in await outbox(app)
     await say(app, "大家早", user="7002", chat=SUPPORT)  # chatter among agents: nothing happens
@@ -148,8 +178,10 @@ async def test_two_agents_claiming_at_once_one_wins(app, tmp_path):
     other = SqliteStore(tmp_path / "handover.db")
     await other.open()
     try:
-        results = await asyncio.gather(app.store.claim_case(case.id, "telegram:1", "甲", app.clock.now()),
-                                       other.claim_case(case.id, "wecom:agentw", "乙", app.clock.now()))
+        results = await asyncio.gather(
+            app.store.claim_case(case.id, "telegram:1", "甲", app.clock.now()),
+            other.claim_case(case.id, "wecom:agentw", "乙", app.clock.now()),
+        )
     finally:
         await other.close()
     assert sorted(results) == [False, True]
@@ -199,8 +231,13 @@ async def test_feedback_and_stats(app):
     assert report["stopped_at"] == {"q_when": 1, "diagnosis": 1}  # "partly" goes back to the diagnosis
     assert report["feedback"]["solved"] == 1 and report["feedback"]["partly"] == 1
     assert report["feedback"]["resolution_rate"] == 0.5
-    assert report["handovers"] == {"total": 1, "by_channel": {"telegram": 1}, "claimed": 1, "open": 1,
-                                   "median_minutes_to_claim": 0.0}
+    assert report["handovers"] == {
+        "total": 1,
+        "by_channel": {"telegram": 1},
+        "claimed": 1,
+        "open": 1,
+        "median_minutes_to_claim": 0.0,
+    }
     rows = await app.store.db.execute_fetchall("SELECT cause, outcome, steps_done, steps_skipped FROM feedback")
     assert sorted(rows) == [("policy_change", "partly", 2, 1), ("policy_change", "solved", 3, 0)]
 
@@ -227,13 +264,16 @@ async def test_retention_purges_old_finished_rows(app):
     assert await app.store.count("inbox") == 1 and await app.store.count("message_log") == 2
     now = app.clock.now()
     assert await app.store.purge(now - timedelta(days=7), now - timedelta(days=90)) == {
-        "inbox": 0, "outbox": 0, "message_log": 0, "timers": 0}
+        "inbox": 0,
+        "outbox": 0,
+        "message_log": 0,
+        "timers": 0,
+    }
     later = now + timedelta(days=8)
     removed = await app.store.purge(later - timedelta(days=7), later - timedelta(days=90))
     assert (removed["inbox"], removed["outbox"], removed["message_log"]) == (1, 1, 0)
     much_later = now + timedelta(days=91)
-    assert (await app.store.purge(much_later - timedelta(days=7), much_later - timedelta(days=90)))[
-        "message_log"] == 2
+    assert (await app.store.purge(much_later - timedelta(days=7), much_later - timedelta(days=90)))["message_log"] == 2
 
 
 async def test_backup_of_a_database_in_use(app, tmp_path):
@@ -256,8 +296,15 @@ async def test_backup_of_a_database_in_use(app, tmp_path):
 
 def test_logs_never_show_secrets_and_json_logs_carry_ids():
     redactor = Redactor(["abcdefSECRETtoken"])
-    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "sending with %s to %s", (
-        "abcdefSECRETtoken", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=robot-key-1&x=1"), None)
+    record = logging.LogRecord(
+        "bot",
+        logging.INFO,
+        __file__,
+        1,
+        "sending with %s to %s",
+        ("abcdefSECRETtoken", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=robot-key-1&x=1"),
+        None,
+    )
     record.conversation, record.message_id = "telegram:1:1", "u42"
     redactor.filter(record)
     line = json.loads(JsonFormatter().format(record))

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer
+from tests.fakes.http_server import BackgroundServer, wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom, WeComCallbacks
 from tests.test_wecom import wecom_env
@@ -27,23 +26,18 @@ def fakes():
         yield telegram, wecom
 
 
-def wait_for(predicate, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def texts_to(fake_sent: list[dict], chat) -> list[str]:
     return [m["params"]["text"] for m in fake_sent if m["params"]["chat_id"] == chat]
 
 
 def test_handover_relayed_both_ways_across_platforms_and_restarts(fakes, tmp_path):
     telegram, wecom = fakes
-    env = wecom_env(wecom) | {"TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_BASE_URL": telegram.base_url,
-                              "SUPPORT_TELEGRAM_CHAT_ID": str(SUPPORT_CHAT), "SUPPORT_WECOM_USERS": "agentw"}
+    env = wecom_env(wecom) | {
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_BASE_URL": telegram.base_url,
+        "SUPPORT_TELEGRAM_CHAT_ID": str(SUPPORT_CHAT),
+        "SUPPORT_WECOM_USERS": "agentw",
+    }
     bot = BotProcess(tmp_path, env).start()
     callbacks = WeComCallbacks(httpx.Client())
 
@@ -53,28 +47,29 @@ def test_handover_relayed_both_ways_across_platforms_and_restarts(fakes, tmp_pat
 
     try:
         telegram.push(telegram.message("发票查不到"))
-        wait_for(lambda: texts_to(telegram.sent, 42))
+        wait_until(lambda: texts_to(telegram.sent, 42))
         telegram.push(telegram.message("/human"))
-        wait_for(lambda: texts_to(telegram.sent, SUPPORT_CHAT) and wecom.sent)
+        wait_until(lambda: texts_to(telegram.sent, SUPPORT_CHAT) and wecom.sent)
         (announce,) = texts_to(telegram.sent, SUPPORT_CHAT)
         assert announce.startswith("【待接手 #1】") and "用户原话: “发票查不到”" in announce
         assert wecom.sent[0]["to"] == "agentw" and wecom.sent[0]["content"].startswith("【待接手 #1】")
 
         wecom_says("agentw", "/claim 1")  # the WeCom agent takes it
-        wait_for(lambda: any("已接手您的问题" in t for t in texts_to(telegram.sent, 42)))
+        wait_until(lambda: any("已接手您的问题" in t for t in texts_to(telegram.sent, 42)))
         claimed = [m for m in telegram.sent if m["params"]["chat_id"] == SUPPORT_CHAT]
-        telegram.push(telegram.press(claimed[0]["params"]["reply_markup"]["inline_keyboard"][0][0], claimed[0],
-                                     user=7001))  # a Telegram agent presses "take" too late
-        wait_for(lambda: "#1 已经由 agentw 接手了。" in texts_to(telegram.sent, SUPPORT_CHAT))
+        telegram.push(
+            telegram.press(claimed[0]["params"]["reply_markup"]["inline_keyboard"][0][0], claimed[0], user=7001)
+        )  # a Telegram agent presses "take" too late
+        wait_until(lambda: "#1 已经由 agentw 接手了。" in texts_to(telegram.sent, SUPPORT_CHAT))
 
         bot.kill()  # a restart with the case open
         bot = BotProcess(tmp_path, env).start()
         telegram.push(telegram.message("发票号码是 24112000000016430745"))
-        wait_for(lambda: any(s["content"] == "#1 用户：发票号码是 24112000000016430745" for s in wecom.sent))
+        wait_until(lambda: any(s["content"] == "#1 用户：发票号码是 24112000000016430745" for s in wecom.sent))
         wecom_says("agentw", "收到，已查到，是今天开的，明天就能查验了")
-        wait_for(lambda: "【人工客服 agentw】收到，已查到，是今天开的，明天就能查验了" in texts_to(telegram.sent, 42))
+        wait_until(lambda: "【人工客服 agentw】收到，已查到，是今天开的，明天就能查验了" in texts_to(telegram.sent, 42))
         wecom_says("agentw", "/close 1")
-        wait_for(lambda: any(t.startswith("人工客服已结束本次会话") for t in texts_to(telegram.sent, 42)))
+        wait_until(lambda: any(t.startswith("人工客服已结束本次会话") for t in texts_to(telegram.sent, 42)))
 
         metrics = httpx.get(f"{bot.url}/metrics").text
         assert 'outage_bot_messages_in_total{channel="telegram"}' in metrics
@@ -89,11 +84,21 @@ def test_handover_relayed_both_ways_across_platforms_and_restarts(fakes, tmp_pat
 def test_doctor_checks_the_credentials(fakes, tmp_path):
     telegram, wecom = fakes
     base = wecom_env(wecom) | {"OUTAGE_BOT_DB": str(tmp_path / "doctor.db"), "TELEGRAM_BASE_URL": telegram.base_url}
-    good = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, timeout=60,
-                          env={**base, "TELEGRAM_BOT_TOKEN": telegram.token, "PATH": ""})
+    good = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "TELEGRAM_BOT_TOKEN": telegram.token, "PATH": ""},
+    )
     assert good.returncode == 0, good.stdout
     assert "✓ Telegram token works: @outage_test_bot" in good.stdout and "✓ WeCom corp id" in good.stdout
-    bad = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, timeout=60,
-                         env={**base, "TELEGRAM_BOT_TOKEN": "1:wrong", "WECOM_SECRET": "nope", "PATH": ""})
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "TELEGRAM_BOT_TOKEN": "1:wrong", "WECOM_SECRET": "nope", "PATH": ""},
+    )
     assert bad.returncode == 1
     assert "✗ Telegram rejects the token" in bad.stdout and "✗ WeCom gettoken fails: errcode 40001" in bad.stdout

@@ -17,6 +17,10 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def from_epoch_or_none(seconds: float | None) -> datetime | None:
+    return from_epoch(seconds) if seconds is not None else None
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.store.base import Case
-from bot.store.codec import from_epoch, to_epoch
+from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
 _CASE_COLUMNS = "id, conversation, status, summary, agent, agent_name, created_at, claimed_at, closed_at"
 
@@ -22,8 +22,8 @@ def _case(row: Sequence) -> Case:
         row[4],
         row[5],
         from_epoch(row[6]),
-        from_epoch(row[7]) if row[7] is not None else None,
-        from_epoch(row[8]) if row[8] is not None else None,
+        from_epoch_or_none(row[7]),
+        from_epoch_or_none(row[8]),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder
-from bot.store.codec import from_epoch, to_epoch
+from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
 _OUTAGE_COLUMNS = "id, system, summary, region, until, link, started_at, updated_at, resolved_at"
 _REMINDER_COLUMNS = "id, kind, channel, chat, text, next_at, every_s, working_hours, outage_id, created_by, fired_count"
@@ -23,7 +23,7 @@ def _outage(row: Sequence) -> Outage:
         row[5],
         from_epoch(row[6]),
         from_epoch(row[7]),
-        from_epoch(row[8]) if row[8] is not None else None,
+        from_epoch_or_none(row[8]),
     )
 
 

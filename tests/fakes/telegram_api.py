@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.http_server import wait_until
+
 BOT = {
     "id": 777000,
     "is_bot": True,
@@ -95,14 +97,11 @@ class FakeTelegram:
             return [params for name, params in self.calls if name == method]
 
     def wait_sent(self, count: int, timeout: float = 15) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough():
             with self.lock:
-                if len(self.sent) >= count:
-                    return list(self.sent)
-            time.sleep(0.02)
-        with self.lock:
-            raise AssertionError(f"expected {count} sent messages, got {len(self.sent)}: {self.sent}")
+                return list(self.sent) if len(self.sent) >= count else None
+
+        return wait_until(enough, timeout, f"{count} sent messages (have {len(self.sent)}: {self.sent})")
 
     # ---- the API ------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from wechatpy.enterprise.crypto import PrpCrypto
 
+from tests.fakes.http_server import wait_until
+
 CORP_ID, SECRET, AGENT_ID = "ww0123456789abcdef", "app-secret", 1000002
 TOKEN = "callbackToken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as in the WeCom console
@@ -43,13 +45,11 @@ class FakeWeCom:
             self.tokens.clear()
 
     def wait_sent(self, count: int, timeout: float = 15) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough():
             with self.lock:
-                if len(self.sent) >= count:
-                    return list(self.sent)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} sends, got {self.sent}")
+                return list(self.sent) if len(self.sent) >= count else None
+
+        return wait_until(enough, timeout, f"{count} sends (have {self.sent})")
 
     async def _gettoken(self, request: Request) -> JSONResponse:
         q = request.query_params
