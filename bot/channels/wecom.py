@@ -102,7 +102,7 @@ class WeComChannel:
         if not (timestamp.isdigit() and nonce and given):
             raise CallbackRejected(400, "msg_signature, timestamp and nonce are required")
         expected = signature(self.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, given.lower()):
+        if not hmac.compare_digest(expected.encode(), given.lower().encode()):  # bytes: str refuses non-ASCII
             raise CallbackRejected(403, "wrong signature")
         skew = self.settings.WECOM_MAX_CLOCK_SKEW_S
         if skew and abs(self.app.clock.now().timestamp() - int(timestamp)) > skew:
