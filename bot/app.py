@@ -64,6 +64,7 @@ class App:
             region = await self.store.region_of(f"{key.channel}:{key.user}")
         return Context(
             lang=self.settings.OUTAGE_BOT_LANG,
+            tz=self.settings.OUTAGE_BOT_TZ,
             outages=outages,
             user_region=region,
             support_available=self.dispatcher.handover is not None and self.dispatcher.handover.available,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.engine.texts import ui_texts
 from bot.engine.types import OutageInfo
 from bot.i18n import LANGS
 from bot.playbook.catalog import Catalog
@@ -76,22 +77,16 @@ class Outages:
 
     def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:
         """A group message: Chinese first, then English, from the playbook's outage texts or the defaults."""
-        from bot.engine.texts import ui_texts
-
-        override = getattr(book.outage, key, None) if book.outage else None
-        source = override or ui_texts()[f"outage_{key}"]
         view = {"summary": outage.summary, "region": outage.region, "until": outage.until, "link": outage.link}
         parts = []
         for lang in LANGS:
             variables = {"outage": view, "records": list(records), "lang": lang, "checklist": ""}
             if key == "resolve":
                 variables["checklist"] = self.render_one(book, "checklist", lang, variables)
-            parts.append(self.catalog.templates.render(source.get(lang) or source["zh"], variables))
+            parts.append(self.render_one(book, key, lang, variables))
         return "\n\n".join(parts)
 
     def render_one(self, book: Playbook, key: str, lang: str, variables: dict) -> str:
-        from bot.engine.texts import ui_texts
-
         override = getattr(book.outage, key, None) if book.outage else None
         source = override or ui_texts()[f"outage_{key}"]
         return self.catalog.templates.render(source.get(lang) or source["zh"], variables)

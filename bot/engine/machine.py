@@ -33,7 +33,6 @@ from bot.playbook.catalog import Catalog
 from bot.playbook.model import DIAGNOSE, Question, Remind
 
 Result = tuple[ConversationState, list[Effect]]
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # where "next day at 09:00" is meant
 
 
 def step(
@@ -240,10 +239,10 @@ class _Turn:
     def remind(self, state: ConversationState, lead: list[str]) -> Result:
         sp = self.sp(state)
         remind: Remind = sp.book.cause(state.cause).steps[state.step].remind
-        due = _remind_due(remind, self.now)
+        due = _remind_due(remind, self.now, ZoneInfo(self.context.tz))
         text = {lang: sp.catalog.templates.render(value, sp.variables({})) for lang, value in remind.text.items()}
         self.effects.append(SetTimer(f"remind:{state.cause}:{state.step}", due, {"text": text}))
-        when = due.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        when = due.astimezone(ZoneInfo(self.context.tz)).strftime("%Y-%m-%d %H:%M")
         return self.say(state, [*lead, sp.t("reminder_set", text=when)])
 
     def at_finished(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
@@ -307,7 +306,7 @@ class _Turn:
             return self.say(self._resumed(state), [*lead, sp.t("record_cancelled")])
         if not self.text or self.inbound.choice is not None:
             return self.not_understood(state, lead)
-        today = self.now.astimezone(LOCAL_TZ).date()
+        today = self.now.astimezone(ZoneInfo(self.context.tz)).date()
         parsers = {
             "record_number": lambda t: record.parse_number(t, today),
             "record_amount": record.parse_amount,
@@ -402,9 +401,9 @@ def diagnosis_outage(sp):
     return open_outage(sp.book, sp.context) if sp.book else None
 
 
-def _remind_due(remind: Remind, now: datetime) -> datetime:
+def _remind_due(remind: Remind, now: datetime, tz: ZoneInfo) -> datetime:
     if remind.after_hours is not None:
         return now + timedelta(hours=remind.after_hours)
     hour, minute = (int(x) for x in remind.next_day_at.split(":"))
-    local = now.astimezone(LOCAL_TZ) + timedelta(days=1)
+    local = now.astimezone(tz) + timedelta(days=1)
     return local.replace(hour=hour, minute=minute, second=0, microsecond=0)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from bot.engine import views
 from bot.engine.texts import Speaker
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 HEADINGS = {
     "zh": {
         "title": "【问题摘要】",
@@ -60,8 +59,8 @@ def render_summary(sp: Speaker, full: bool = False) -> str:
     if state.symptom_text:
         lines.append(f"{h['words']}: “{state.symptom_text}”")
     if state.started_at:
-        first = datetime.fromisoformat(state.started_at).astimezone(LOCAL_TZ)
-        lines.append(f"{h['first']}: {first:%Y-%m-%d %H:%M} (UTC+8)")
+        first = datetime.fromisoformat(state.started_at).astimezone(ZoneInfo(sp.context.tz))
+        lines.append(f"{h['first']}: {first:%Y-%m-%d %H:%M %Z}")
     answers = [a.label for a in state.answers if not a.save]
     if answers:
         lines.append(f"{h['answers']}: {sep.join(answers)}")

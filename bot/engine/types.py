@@ -57,6 +57,7 @@ class Context:
     """The facts of the world the engine may use; the runtime assembles it per message."""
 
     lang: Lang = "zh"  # default language when the user hasn't chosen one
+    tz: str = "Asia/Shanghai"  # where "tomorrow at 09:00" and "today" are meant (OUTAGE_BOT_TZ)
     outages: tuple[OutageInfo, ...] = ()
     contacts: Mapping[str, Contact] = field(default_factory=dict)  # overrides by contact id
     is_admin: bool = False

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from bot import metrics
 from bot.runtime.clock import Clock
+from bot.runtime.scheduler import LATE_AFTER
 from bot.runtime.workcal import WorkCalendar
 from bot.store.base import OutboundMessage
 from bot.store.sqlite import SqliteStore
 
-LATE_AFTER = timedelta(minutes=5)
 LATE_MARK = "（延迟发送 / sent late）"
 
 
