@@ -65,6 +65,9 @@ class Operations:
         now = self.app.clock.now()
         try:
             book = pick_system(self.app.catalog, None)
+        except OutageError as exc:  # several systems: chat can't say which; the CLI's --system can
+            return [str(exc).replace("name one with --system", "use `outage-bot outage … --system ID`")]
+        try:
             if action == "status":
                 open_ = await self.app.store.open_outages()
                 listing = "; ".join(f"{o.system}: {o.summary}" for o in open_)
