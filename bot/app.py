@@ -85,14 +85,14 @@ def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]
     return catalog, contacts
 
 
-async def open_app(settings: Settings, clock: Clock | None = None, splitters: dict | None = None) -> App:
+async def open_app(settings: Settings, clock: Clock | None = None) -> App:
     catalog, contacts = load_playbooks_for(settings)
     store = SqliteStore(settings.OUTAGE_BOT_DB)
     await store.open()
     clock = clock or SystemClock()
     calendar = WorkCalendar(settings.tz, *parse_hours(settings.WORKING_HOURS))
     app = App(settings, catalog, contacts, store, None, clock, calendar)  # type: ignore[arg-type]
-    app.dispatcher = Dispatcher(store, catalog, app.context_for, clock, splitters)
+    app.dispatcher = Dispatcher(store, catalog, app.context_for, clock)
     app.dispatcher.ops = Operations(app)
     app.dispatcher.handover = Handover(app)
     app.dispatcher.catalog_lang = settings.OUTAGE_BOT_LANG

@@ -42,17 +42,11 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def _splitters(settings: Settings) -> dict:
-    from bot.channels import telegram_format, wecom_format
-
-    return {"telegram": telegram_format.split_payload, "wecom": wecom_format.split_payload}
-
-
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if not (settings.telegram_configured or settings.wecom_configured):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
-    app = await open_app(settings, splitters=_splitters(settings))
+    app = await open_app(settings)
     senders: list[Sender] = []
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)

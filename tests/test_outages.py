@@ -225,3 +225,17 @@ async def test_record_flow_checks_each_field_and_lists_the_records(app):
     (listing,) = await say(app, "/records", **chat)
     assert "（1 张）" in listing and "1234.50" in listing
     assert "已取消记录" in (await say(app, "/record", **chat) and await say(app, "取消", **chat))[0]
+
+
+async def test_long_group_messages_are_split_for_the_platform(app):
+    store, now = app.store, app.clock.now()
+    await add_groups(store, now, ("财务部", True))
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    await service.start(book, "维护", None, None, None, now)
+    for i in range(60):  # a long outage: many invoices recorded by hand
+        await store.add_record("telegram:42", f"2411200000001643{i:04d}", "1234.50", "2026-03-02", "某某有限公司", now)
+    await service.resolve(book, now)
+    parts = [p["content"] for p in await deliver_all(store, "wecom", now)][1:]  # after the start notice
+    assert len(parts) > 1 and all(len(part.encode()) <= 2048 for part in parts)
+    assert "2411200000001643" + "0059" in "".join(parts)

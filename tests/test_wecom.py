@@ -166,7 +166,7 @@ async def channel(wecom, tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "inproc.db"))
     clock = ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00"))
-    app = await open_app(load_settings(), clock=clock, splitters={"wecom": split_payload})
+    app = await open_app(load_settings(), clock=clock)
     wecom_channel = WeComChannel(load_settings(), app, on_accept=lambda: None)
     yield wecom_channel
     await wecom_channel.stop()
@@ -190,8 +190,8 @@ async def test_expired_token_is_refreshed_and_45009_backs_off(channel, wecom):
 async def test_per_member_throttling_queues_instead_of_dropping(channel, wecom):
     store, clock = channel.app.store, channel.app.clock
     await store.enqueue(
-        [OutboundMessage("wecom", "busy-member", {"content": f"m{i}"}) for i in range(32)]
-        + [OutboundMessage("wecom", "other-member", {"content": "other"})],
+        [OutboundMessage("wecom", "busy-member", {"text": f"m{i}"}) for i in range(32)]
+        + [OutboundMessage("wecom", "other-member", {"text": "other"})],
         clock.now(),
     )
     sender = Sender(store, clock, channel)

@@ -165,7 +165,7 @@ class WeComChannel:
     # ---- outbound ------------------------------------------------------------------------------
 
     async def deliver(self, message: OutboundMessage) -> str | None:
-        content = message.payload.get("content") or message.payload.get("text") or ""
+        content = message.payload["content"]  # rendered and split as it entered the outbox
         try:
             if message.chat.startswith("group:"):
                 await self._to_group(message.chat.removeprefix("group:"), content, message.payload)

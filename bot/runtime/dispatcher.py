@@ -8,7 +8,6 @@ import logging
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from bot import metrics
 from bot.engine.machine import step
@@ -37,9 +36,6 @@ SORRY = {
 }
 
 ContextFor = Callable[[ConversationKey], Context | Awaitable[Context]]
-# A channel may cut one reply into several platform messages (length limits); each becomes its own
-# outbox row, so a retry never repeats a part that was already delivered.
-Splitter = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 class Dispatcher:
@@ -49,10 +45,8 @@ class Dispatcher:
         catalog: Catalog,
         context_for: ContextFor,
         clock: Clock,
-        splitters: dict[str, Splitter] | None = None,
     ):
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
-        self.splitters = splitters or {}
         self.ops = None  # bot.runtime.ops.Operations, set by the app: commands that act on operations
         self.handover = None  # bot.runtime.handover.Handover, set by the app
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
@@ -158,12 +152,10 @@ class Dispatcher:
             )
 
     def _outbound(self, key: ConversationKey, replies: list[Reply], ref: str | None) -> list[OutboundMessage]:
-        split = self.splitters.get(key.channel, lambda payload: [payload])
-        messages = []
-        for reply in replies:
-            payload = reply.to_dict() | {"user": key.user, "in_reply_to": ref}
-            messages.extend(OutboundMessage(key.channel, key.chat, part, str(key)) for part in split(payload))
-        return messages
+        return [
+            OutboundMessage(key.channel, key.chat, reply.to_dict() | {"user": key.user, "in_reply_to": ref}, str(key))
+            for reply in replies
+        ]
 
     async def drain(self) -> int:
         """Process every unfinished inbox row (after a restart, or after submits); returns how many."""

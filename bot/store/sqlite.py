@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.channels.split import split
 from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.store.base import Group, GroupExists, InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
@@ -212,7 +213,8 @@ class SqliteStore(OperationsMixin, CasesMixin):
             await db.executemany(
                 "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in messages],
+                # cut to each platform's message limits here, whatever put the message in the outbox
+                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in split(messages)],
             )
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
