@@ -119,37 +119,34 @@ class Dispatcher:
                 if case is None:
                     return False
                 messages = await self.handover.from_user(case, inbound)
-            await self.store.commit(
-                Turn(
-                    row.id,
-                    inbound.key,
-                    state,
-                    messages,
-                    log_in=inbound.text or inbound.choice,
-                    log_out=[m.payload["text"] for m in messages],
-                ),
-                now,
-            )
+            await self._commit_unchanged(row, state, messages, now)
         return True
 
     async def _operate(self, row: InboxRow, state: ConversationState, now) -> None:
         """An operations command: its writes, its reply and the inbox row done, in one transaction."""
-        key = row.inbound.key
-        lang = state.lang or row.inbound.lang_hint or self.catalog_lang
+        lang = self._lang(state, row.inbound)
         async with self.store.transaction():
             texts = await self.ops.handle(row.inbound, lang)
             replies = [Reply(text, (), state.node, state.symptom, lang=lang) for text in texts]
-            await self.store.commit(
-                Turn(
-                    row.id,
-                    key,
-                    state,
-                    self._outbound(key, replies, row.inbound.ref),
-                    log_in=row.inbound.text,
-                    log_out=texts,
-                ),
-                now,
-            )
+            await self._commit_unchanged(row, state, self._outbound(row.inbound.key, replies, row.inbound.ref), now)
+
+    async def _commit_unchanged(
+        self, row: InboxRow, state: ConversationState, messages: list[OutboundMessage], now
+    ) -> None:
+        """Messages out and the inbox row done, the conversation left as it was."""
+        turn = Turn(
+            row.id,
+            row.inbound.key,
+            state,
+            messages,
+            log_in=row.inbound.text or row.inbound.choice,
+            log_out=[m.payload["text"] for m in messages],
+        )
+        await self.store.commit(turn, now)
+
+    def _lang(self, state: ConversationState, inbound: Inbound) -> str:
+        """The language the user chose, else their platform's, else the bot's."""
+        return state.lang or inbound.lang_hint or self.catalog_lang
 
     def _outbound(self, key: ConversationKey, replies: list[Reply], ref: str | None) -> list[OutboundMessage]:
         return [
@@ -183,16 +180,9 @@ class Dispatcher:
         return done
 
     async def _apologise(self, row: InboxRow) -> None:
-        key = row.inbound.key
-        state = await self.store.load(key) or ConversationState()
-        lang = state.lang or row.inbound.lang_hint or self.catalog_lang
+        state = await self.store.load(row.inbound.key) or ConversationState()
+        lang = self._lang(state, row.inbound)
         reply = Reply(SORRY.get(lang, SORRY["zh"]), (), state.node, state.symptom, lang=lang)
-        turn = Turn(
-            row.id,
-            key,
-            state,
-            self._outbound(key, [reply], row.inbound.ref),
-            log_in=row.inbound.text,
-            log_out=[reply.text],
+        await self._commit_unchanged(
+            row, state, self._outbound(row.inbound.key, [reply], row.inbound.ref), self.clock.now()
         )
-        await self.store.commit(turn, self.clock.now())
