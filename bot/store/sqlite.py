@@ -239,16 +239,21 @@ class SqliteStore(OperationsMixin, CasesMixin):
         return cursor.rowcount == 1
 
     async def groups(self) -> list[Group]:
-        rows = await self.db.execute_fetchall(
-            "SELECT name, channel, kind, address, subscribed, created_at FROM groups ORDER BY name"
-        )
-        return [Group(r[0], r[1], r[2], r[3], bool(r[4]), from_epoch(r[5])) for r in rows]
+        return await self._groups("", ())
 
     async def group(self, name: str) -> Group | None:
-        return next((g for g in await self.groups() if g.name == name), None)
+        found = await self._groups("WHERE name = ?", (name,))  # the primary key
+        return found[0] if found else None
 
     async def group_at(self, channel: str, address: str) -> Group | None:
-        return next((g for g in await self.groups() if g.channel == channel and g.address == address), None)
+        found = await self._groups("WHERE channel = ? AND address = ?", (channel, address))
+        return found[0] if found else None
+
+    async def _groups(self, where: str, params: Sequence) -> list[Group]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT name, channel, kind, address, subscribed, created_at FROM groups {where} ORDER BY name", params
+        )
+        return [Group(r[0], r[1], r[2], r[3], bool(r[4]), from_epoch(r[5])) for r in rows]
 
     async def set_subscribed(self, name: str, subscribed: bool) -> None:
         await self._write("UPDATE groups SET subscribed = ? WHERE name = ?", (int(subscribed), name))
