@@ -1,0 +1,78 @@
+"""The WeCom benchmarks: `outage-bot run` fed encrypted callbacks by the load generator, replying to
+the load generator's fake API, over loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from loadgen import BOT_ENV
+from processes import Bot, LoadGenerator, free_port
+
+
+def run_against_bot(mode: list[str], timeout: float, during: Callable[[Bot], None] | None = None) -> tuple[dict, Bot]:
+    """Start the load generator and the bot, run the load, stop the bot; `during(bot)` runs while
+    the load runs (to sample memory)."""
+    api_port = free_port()
+    bot = Bot(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"})
+    generator = LoadGenerator(api_port, ["--bot", bot.url, *mode])
+    try:
+        bot.start()
+        generator.go()
+        if during is not None:
+            during(bot)
+        result = generator.result(timeout)
+        result["rss_mb_end"] = bot.rss_mb()
+    finally:
+        generator.proc.kill() if generator.proc.poll() is None else None
+        bot.stop()
+    result["db_bytes"] = bot.db_bytes()
+    return result, bot
+
+
+def pipeline(duration: float) -> dict:
+    """Throughput: as many messages as the whole path carries, from ≥ 5,000 users."""
+    result, _ = run_against_bot(
+        ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(duration), "--warmup", "2"],
+        timeout=duration + 120,
+    )
+    return {
+        "pipeline_msgs_per_s": result["answered"] / result["elapsed_s"],
+        "pipeline_users": result["users"],
+        "pipeline_errors": result["errors"] + result["unexpected_replies"],
+    }
+
+
+def steady(duration: float, rate: float = 200.0, warmup: float = 5.0) -> dict:
+    """Latency at a steady offered rate, and how the bot's memory moves over the run."""
+    samples: dict[str, float] = {}
+
+    def sample(bot: Bot) -> None:
+        time.sleep(warmup)
+        samples["start"] = bot.rss_mb()
+
+    result, _ = run_against_bot(
+        ["rate", "--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup)],
+        timeout=duration + warmup + 120,
+        during=sample,
+    )
+    return {
+        "ack_p99_ms": result["ack_p99_ms"],
+        "pipeline_p50_ms": result["reply_p50_ms"],
+        "pipeline_p99_ms": result["reply_p99_ms"],
+        "soak_rss_growth_mb": result["rss_mb_end"] - samples["start"],
+        "soak_messages": result["answered"],
+        "soak_errors": result["errors"] + result["unexpected_replies"],
+    }
+
+
+def stored_conversations(count: int) -> dict:
+    """`count` conversations of six turns through the bot; then the database size and the bot's RSS."""
+    result, _ = run_against_bot(["conversations", "--count", str(count)], timeout=count * 6 / 50 + 120)
+    return {
+        "db_bytes_per_conversation": result["db_bytes"] / count,
+        "rss_mb_conversations": result["rss_mb_end"],
+        "conversations": count,
+        "conversation_msgs_per_s": result["answered"] / result["elapsed_s"],
+        "conversation_errors": result["errors"] + result["unexpected_replies"],
+    }
