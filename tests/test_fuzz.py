@@ -80,7 +80,6 @@ async def web(tmp_path, monkeypatch):
     transport = httpx.ASGITransport(app=build_web(app.store, channels))
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
         yield client, app
-    await channels[1].http.aclose()
     await app.close()
 
 

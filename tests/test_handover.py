@@ -65,9 +65,8 @@ async def deliver_all_with_chat(store, channel, now):
     while rows := await store.pending(channel, now):
         for row in rows:
             payloads.append({**row.message.payload, "chat": row.message.chat})
-            await store.mark_sent(row.id, now)
-            if row.message.payload.get("case_id") is not None:
-                await store.set_sent_ref(row.id, f"m{row.id}")
+            case_message = row.message.payload.get("case_id") is not None
+            await store.mark_sent(row.id, now, f"m{row.id}" if case_message else None, keep=case_message)
     return payloads
 
 
@@ -262,6 +261,7 @@ async def test_retention_purges_old_finished_rows(app):
     await say(app, "发票查不到")
     await outbox(app)
     assert await app.store.count("inbox") == 1 and await app.store.count("message_log") == 2
+    assert await app.store.count("outbox") == 0  # a sent message leaves the outbox at once
     now = app.clock.now()
     assert await app.store.purge(now - timedelta(days=7), now - timedelta(days=90)) == {
         "inbox": 0,
@@ -271,7 +271,7 @@ async def test_retention_purges_old_finished_rows(app):
     }
     later = now + timedelta(days=8)
     removed = await app.store.purge(later - timedelta(days=7), later - timedelta(days=90))
-    assert (removed["inbox"], removed["outbox"], removed["message_log"]) == (1, 1, 0)
+    assert (removed["inbox"], removed["outbox"], removed["message_log"]) == (1, 0, 0)
     much_later = now + timedelta(days=91)
     assert (await app.store.purge(much_later - timedelta(days=7), much_later - timedelta(days=90)))["message_log"] == 2
 

@@ -168,6 +168,7 @@ async def channel(wecom, tmp_path, monkeypatch):
     clock = ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00"))
     app = await open_app(load_settings(), clock=clock)
     wecom_channel = WeComChannel(load_settings(), app, on_accept=lambda: None)
+    await wecom_channel.start()
     yield wecom_channel
     await wecom_channel.stop()
     await app.close()

@@ -16,7 +16,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 
-import httpx
+import aiohttp
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -60,30 +60,33 @@ def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
 class WeComChannel:
     name = CHANNEL
 
-    def __init__(self, settings: Settings, app: App, on_accept, http: httpx.AsyncClient | None = None):
+    def __init__(self, settings: Settings, app: App, on_accept):
         self.settings, self.app, self.on_accept = settings, app, on_accept
         self.token = settings.WECOM_TOKEN.get_secret_value()
         self.corp_id = settings.WECOM_CORP_ID
         self.crypto = PrpCrypto(_aes_key(settings.WECOM_AES_KEY.get_secret_value()))
-        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-        self.api = WeComApi(
-            settings.WECOM_API_BASE_URL,
-            self.corp_id,
-            settings.WECOM_SECRET.get_secret_value(),
-            settings.WECOM_AGENT_ID,
-            self.http,
-            app.clock,
-        )
+        self.http: aiohttp.ClientSession | None = None  # made in start(): it belongs to the running loop
+        self.api: WeComApi | None = None
         self.members = SlidingWindows(MEMBER_LIMITS, app.clock)
         self.robots = SlidingWindows(ROBOT_LIMITS, app.clock)
         self._running = False
 
     async def start(self) -> None:
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.api = WeComApi(
+            self.settings.WECOM_API_BASE_URL,
+            self.corp_id,
+            self.settings.WECOM_SECRET.get_secret_value(),
+            self.settings.WECOM_AGENT_ID,
+            self.http,
+            self.app.clock,
+        )
         self._running = True  # the access token is fetched on the first send, not here (see README)
 
     async def stop(self) -> None:
         self._running = False
-        await self.http.aclose()
+        if self.http is not None:
+            await self.http.close()
 
     def healthy(self) -> bool:
         return self._running
@@ -180,7 +183,7 @@ class WeComChannel:
             if exc.errcode in PERMANENT:
                 raise Undeliverable(str(exc)) from None
             raise RetryLater(10, str(exc)) from None
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(5, f"{type(exc).__name__}: {exc}") from None
         return None  # WeCom has no replies to a message: agents answer with /reply N
 

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import sqlite3
-import weakref
+import time
 from collections.abc import Awaitable, Callable
 
 from bot import metrics
@@ -27,6 +27,7 @@ from bot.engine.types import (
 )
 from bot.playbook.catalog import Catalog
 from bot.runtime.clock import Clock
+from bot.runtime.group_commit import GroupCommit
 from bot.store.base import InboxRow, OutboundMessage, Store, Turn
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SORRY = {
     "en": "Sorry, something went wrong with that message; it has been logged. Try again, or send /restart.",
 }
 
+BATCH = 200  # inbox rows per batch: one load, one commit
 ContextFor = Callable[[ConversationKey], Context | Awaitable[Context]]
 
 
@@ -50,26 +52,112 @@ class Dispatcher:
         self.ops = None  # bot.runtime.ops.Operations, set by the app: commands that act on operations
         self.handover = None  # bot.runtime.handover.Handover, set by the app
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
-        # one lock per conversation being processed; weak, so idle conversations cost nothing
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._accepting = GroupCommit(store.accept_many)
+        self._draining = asyncio.Lock()  # one pass over the inbox at a time: each row is processed once
 
     async def submit(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
-        """Persist an inbound message; returns its inbox id, or None for a duplicate delivery."""
-        inbox_id = await self.store.accept(channel, dedupe_key, inbound)
+        """Persist an inbound message; returns its inbox id, or None for a duplicate delivery.
+        Messages submitted together are committed together (group commit)."""
+        inbox_id = await self._accepting.add((channel, dedupe_key, inbound))
         (metrics.MESSAGES_IN if inbox_id is not None else metrics.DUPLICATES).labels(channel).inc()
         return inbox_id
 
-    async def process(self, row: InboxRow) -> None:
-        """Run one inbox row through the engine and commit the result (one conversation at a time)."""
-        key = row.inbound.key
-        lock = self._locks.get(str(key))
-        if lock is None:
-            lock = self._locks[str(key)] = asyncio.Lock()
-        with metrics.PROCESSING.time():
-            await self._process_locked(row, key, lock)
+    async def drain(self) -> int:
+        """Process every unfinished inbox row (after a restart, or after submits); returns how many."""
+        done = 0
+        async with self._draining:
+            while rows := await self.store.unfinished(limit=BATCH):
+                done += await self._run_batch(rows)
+        return done
 
-    async def _process_locked(self, row: InboxRow, key: ConversationKey, lock: asyncio.Lock) -> None:
-        async with lock:
+    async def _run_batch(self, rows: list[InboxRow]) -> int:
+        """Plain conversation turns go through the engine one after another and are committed in one
+        transaction. At the first row that needs more (an operations command, support work, a case
+        being opened, forgetting a user, an error) the turns so far are committed and that row is
+        processed on its own; the rows after it come back in the next batch. Returns rows done."""
+        started = time.perf_counter()
+        states = await self.store.load_many([row.inbound.key for row in rows])
+        with_case = await self._with_open_case(rows)
+        now = self.clock.now()
+        turns: list[Turn] = []
+        for row in rows:
+            key = row.inbound.key
+            if self._needs_own_turn(row, with_case):
+                break
+            try:
+                state = states.get(str(key)) or ConversationState()
+                new_state, effects = step(self.catalog, state, row.inbound, await self._context(key), now)
+            except Exception:
+                break  # processed on its own below, where a failure is logged and apologised for
+            if any(isinstance(e, (RequestHandover, Forget)) for e in effects):
+                break
+            turns.append(self._turn(row, key, new_state, effects, []))
+            states[str(key)] = new_state
+        if turns:
+            await self.store.commit_many(turns, now)
+            metrics.PROCESSING.observe((time.perf_counter() - started) / len(turns))
+        if len(turns) == len(rows):
+            return len(turns)
+        await self._process_alone(rows[len(turns)])
+        return len(turns) + 1
+
+    def _needs_own_turn(self, row: InboxRow, with_case: set[str]) -> bool:
+        if self.ops is not None and self.ops.handles(row.inbound):
+            return True
+        handover = self.handover
+        return (
+            handover is not None
+            and handover.available
+            and (handover.is_agent(row.inbound) or str(row.inbound.key) in with_case)
+        )
+
+    async def _with_open_case(self, rows: list[InboxRow]) -> set[str]:
+        if self.handover is None or not self.handover.available:
+            return set()
+        return await self.store.conversations_with_open_case([str(row.inbound.key) for row in rows])
+
+    async def _context(self, key: ConversationKey) -> Context:
+        context = self.context_for(key)
+        return await context if inspect.isawaitable(context) else context
+
+    def _turn(
+        self, row: InboxRow, key: ConversationKey, state: ConversationState, effects, extra: list[OutboundMessage]
+    ) -> Turn:
+        replies = [e for e in effects if isinstance(e, Reply)]
+        return Turn(
+            inbox_id=row.id,
+            key=key,
+            state=state,
+            outbound=self._outbound(key, replies, row.inbound.ref) + extra,
+            timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
+            cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
+            log_in=row.inbound.text or row.inbound.choice,
+            log_out=[r.text for r in replies],
+            records=[(e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)],
+            region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
+            feedback=[(e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)],
+            forget=any(isinstance(e, Forget) for e in effects),
+        )
+
+    async def _process_alone(self, row: InboxRow) -> None:
+        try:
+            await self.process(row)
+        except sqlite3.Error:
+            raise  # the database itself is in trouble: stop, restart, replay
+        except Exception:
+            # a bug must not make one message poison the inbox (retried forever, blocking none
+            # else but filling the log): apologise, keep the conversation as it was, move on
+            log.exception(
+                "processing inbox row %s failed",
+                row.id,
+                extra={"conversation": str(row.inbound.key), "message_id": row.dedupe_key, "channel": row.channel},
+            )
+            await self._apologise(row)
+
+    async def process(self, row: InboxRow) -> None:
+        """Run one inbox row through the engine (or operations, or support) and commit the result."""
+        key = row.inbound.key
+        with metrics.PROCESSING.time():
             state = await self.store.load(key) or ConversationState()
             now = self.clock.now()
             if self.ops is not None and self.ops.handles(row.inbound):
@@ -77,36 +165,13 @@ class Dispatcher:
                 return
             if self.handover is not None and self.handover.available and await self._hand_over(row, state, now):
                 return
-            context = self.context_for(key)
-            if inspect.isawaitable(context):
-                context = await context
-            new_state, effects = step(self.catalog, state, row.inbound, context, now)
-            replies = [e for e in effects if isinstance(e, Reply)]
+            new_state, effects = step(self.catalog, state, row.inbound, await self._context(key), now)
             async with self.store.transaction():
-                outbound = self._outbound(key, replies, row.inbound.ref)
+                extra = []
                 for effect in effects:
                     if isinstance(effect, RequestHandover):
-                        outbound += await self.handover.open(key, effect.summary, now)
-                turn = Turn(
-                    inbox_id=row.id,
-                    key=key,
-                    state=new_state,
-                    outbound=outbound,
-                    timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
-                    cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
-                    log_in=row.inbound.text or row.inbound.choice,
-                    log_out=[r.text for r in replies],
-                    records=[
-                        (e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)
-                    ],
-                    region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
-                    feedback=[
-                        (e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)
-                    ],
-                    forget=any(isinstance(e, Forget) for e in effects),
-                )
-                await self.store.commit(turn, now)
-
+                        extra += await self.handover.open(key, effect.summary, now)
+                await self.store.commit(self._turn(row, key, new_state, effects, extra), now)
     async def _hand_over(self, row: InboxRow, state: ConversationState, now) -> bool:
         """Support work, or a user whose case is with a person: relay instead of diagnosing."""
         inbound = row.inbound
@@ -153,31 +218,6 @@ class Dispatcher:
             OutboundMessage(key.channel, key.chat, reply.to_dict() | {"user": key.user, "in_reply_to": ref}, str(key))
             for reply in replies
         ]
-
-    async def drain(self) -> int:
-        """Process every unfinished inbox row (after a restart, or after submits); returns how many."""
-        done = 0
-        while rows := await self.store.unfinished():
-            for row in rows:
-                try:
-                    await self.process(row)
-                except sqlite3.Error:
-                    raise  # the database itself is in trouble: stop, restart, replay
-                except Exception:
-                    # a bug must not make one message poison the inbox (retried forever, blocking none
-                    # else but filling the log): apologise, keep the conversation as it was, move on
-                    log.exception(
-                        "processing inbox row %s failed",
-                        row.id,
-                        extra={
-                            "conversation": str(row.inbound.key),
-                            "message_id": row.dedupe_key,
-                            "channel": row.channel,
-                        },
-                    )
-                    await self._apologise(row)
-                done += 1
-        return done
 
     async def _apologise(self, row: InboxRow) -> None:
         state = await self.store.load(row.inbound.key) or ConversationState()

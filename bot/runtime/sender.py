@@ -11,7 +11,7 @@ from bot import metrics
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.runtime.clock import Clock
 from bot.runtime.wake import Loop
-from bot.store.base import OutboundMessage, OutboxRow, Store
+from bot.store.base import Failed, OutboundMessage, OutboxRow, Retry, Sent, Store
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,15 @@ class Sender(Loop):
         return await self.flush()
 
     async def flush(self) -> int:
-        """Deliver the head-of-line message of every chat that has one due; returns how many were tried."""
+        """Deliver the head-of-line message of every chat that has one due, then record every outcome
+        in one transaction; returns how many were tried."""
         rows = await self.store.pending(self.channel.name, self.clock.now(), limit=CONCURRENT_CHATS * 4)
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        if rows:
+            outcomes = await asyncio.gather(*(self._deliver(row) for row in rows))
+            await self.store.settle(outcomes, self.clock.now())
         return len(rows)
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def _deliver(self, row: OutboxRow) -> Sent | Retry | Failed:
         async with self._slots:
             try:
                 sent_ref = await self.channel.deliver(row.message)
@@ -52,22 +55,19 @@ class Sender(Loop):
                 log.info(
                     "%s: chat %s must wait %.1fs: %s", self.channel.name, row.message.chat, exc.seconds, exc.reason
                 )
-                await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=exc.seconds), exc.reason)
+                return Retry(row.id, self.clock.now() + timedelta(seconds=exc.seconds), exc.reason)
             except Undeliverable as exc:
                 metrics.SEND_ERRORS.labels(self.channel.name, "undeliverable").inc()
                 log.warning("%s: giving up on outbox row %s: %s", self.channel.name, row.id, exc)
-                await self.store.mark_failed(row.id, self.clock.now(), str(exc))
+                return Failed(row.id, str(exc))
             except Exception as exc:
                 metrics.SEND_ERRORS.labels(self.channel.name, "error").inc()
                 if row.attempts + 1 >= MAX_ATTEMPTS:
                     log.error("%s: outbox row %s failed %d times: %s", self.channel.name, row.id, MAX_ATTEMPTS, exc)
-                    await self.store.mark_failed(row.id, self.clock.now(), repr(exc))
-                else:
-                    delay = min(300.0, 2.0 ** (row.attempts + 1))
-                    log.warning("%s: send failed (%r); retrying in %.0fs", self.channel.name, exc, delay)
-                    await self.store.mark_retry(row.id, self.clock.now() + timedelta(seconds=delay), repr(exc))
-            else:
-                metrics.MESSAGES_OUT.labels(self.channel.name).inc()
-                await self.store.mark_sent(row.id, self.clock.now())
-                if sent_ref is not None and row.message.payload.get("case_id") is not None:
-                    await self.store.set_sent_ref(row.id, sent_ref)  # replies to it find the case
+                    return Failed(row.id, repr(exc))
+                delay = min(300.0, 2.0 ** (row.attempts + 1))
+                log.warning("%s: send failed (%r); retrying in %.0fs", self.channel.name, exc, delay)
+                return Retry(row.id, self.clock.now() + timedelta(seconds=delay), repr(exc))
+            metrics.MESSAGES_OUT.labels(self.channel.name).inc()
+            # a case message stays, with the platform's id for it: replies to it find the case
+            return Sent(row.id, sent_ref, keep=row.message.payload.get("case_id") is not None)

@@ -149,6 +149,26 @@ class Turn:
     forget: bool = False  # delete everything stored about this user first
 
 
+@dataclass(frozen=True)
+class Sent:
+    id: int
+    ref: str | None = None  # the platform's id of the sent message
+    keep: bool = False  # keep the row (with ref) after sending: replies to a case message find it
+
+
+@dataclass(frozen=True)
+class Retry:
+    id: int
+    at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    id: int
+    error: str
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -156,17 +176,29 @@ class Store(Protocol):
     async def accept(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
         """Record an inbound message; None when this (channel, dedupe_key) was seen before."""
 
+    async def accept_many(self, messages: Sequence[tuple[str, str, Inbound]]) -> list[int | None]:
+        """accept() for several messages in one transaction."""
+
     async def unfinished(self, limit: int = 100) -> list[InboxRow]:
         """Inbox rows not yet processed, oldest first."""
 
     async def load(self, key: ConversationKey) -> ConversationState | None: ...
 
+    async def load_many(self, keys: Sequence[ConversationKey]) -> dict[str, ConversationState]: ...
+
     async def commit(self, turn: Turn, now: datetime) -> None: ...
+
+    async def commit_many(self, turns: Sequence[Turn], now: datetime) -> None:
+        """Several turns in one transaction, in order."""
 
     async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
         """The oldest unsent row of each chat, when it is due, oldest first (so order holds per chat)."""
 
-    async def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
+    async def mark_sent(self, outbox_id: int, now: datetime, sent_ref: str | None = None, keep: bool = False) -> None:
+        """Delivered: the row goes, unless `keep` (then it stays with the platform's id, `sent_ref`)."""
+
+    async def settle(self, outcomes: Sequence[Sent | Retry | Failed], now: datetime) -> None:
+        """Record what became of several sends in one transaction."""
 
     async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None: ...
 

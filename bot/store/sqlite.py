@@ -14,11 +14,25 @@ import aiosqlite
 
 from bot.channels.split import split
 from bot.engine.types import ConversationKey, ConversationState, Inbound
-from bot.store.base import Group, GroupExists, InboxRow, OutboundMessage, OutboxRow, TimerRow, Turn
+from bot.store.base import (
+    Failed,
+    Group,
+    GroupExists,
+    InboxRow,
+    OutboundMessage,
+    OutboxRow,
+    Retry,
+    Sent,
+    TimerRow,
+    Turn,
+)
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.sqlite_cases import CasesMixin
 from bot.store.sqlite_ops import OperationsMixin
+
+ACCEPT_CHUNK = 500  # rows per multi-row INSERT: 5 parameters each, well under SQLite's 32,766
+LOAD_CHUNK = 500
 
 
 class SchemaTooNew(Exception):
@@ -119,12 +133,28 @@ class SqliteStore(OperationsMixin, CasesMixin):
     # ---- inbox -------------------------------------------------------------------------------
 
     async def accept(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
-        cursor = await self._write(
-            "INSERT INTO inbox (channel, dedupe_key, conversation, inbound, received_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (channel, dedupe_key) DO NOTHING",
-            (channel, dedupe_key, str(inbound.key), encode_inbound(inbound), to_epoch(inbound.at)),
-        )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        return (await self.accept_many([(channel, dedupe_key, inbound)]))[0]
+
+    async def accept_many(self, messages: Sequence[tuple[str, str, Inbound]]) -> list[int | None]:
+        """Record inbound messages in one transaction; each gets its inbox id, or None when its
+        (channel, dedupe_key) was seen before (in an earlier call or earlier in this one)."""
+        inserted: dict[tuple[str, str], int] = {}
+        async with self.transaction() as db:
+            for start in range(0, len(messages), ACCEPT_CHUNK):
+                chunk = messages[start : start + ACCEPT_CHUNK]
+                rows = await db.execute_fetchall(
+                    "INSERT INTO inbox (channel, dedupe_key, conversation, inbound, received_at) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id, channel, dedupe_key",
+                    [
+                        value
+                        for channel, dedupe, inbound in chunk
+                        for value in (channel, dedupe, str(inbound.key), encode_inbound(inbound), to_epoch(inbound.at))
+                    ],
+                )
+                inserted.update(((r[1], r[2]), r[0]) for r in rows)
+        # a key given twice in one call was inserted once: the first of them gets the id
+        return [inserted.pop((channel, dedupe), None) for channel, dedupe, _ in messages]
 
     async def unfinished(self, limit: int = 100) -> list[InboxRow]:
         rows = await self.db.execute_fetchall(
@@ -135,46 +165,72 @@ class SqliteStore(OperationsMixin, CasesMixin):
     # ---- conversations -----------------------------------------------------------------------
 
     async def load(self, key: ConversationKey) -> ConversationState | None:
-        rows = await self.db.execute_fetchall("SELECT state FROM conversations WHERE key = ?", (str(key),))
-        return ConversationState.from_dict(json.loads(rows[0][0])) if rows else None
+        return (await self.load_many([key])).get(str(key))
+
+    async def load_many(self, keys: Sequence[ConversationKey]) -> dict[str, ConversationState]:
+        """The stored state of each of these conversations that has one, by str(key)."""
+        names = list({str(key) for key in keys})
+        found: dict[str, ConversationState] = {}
+        for start in range(0, len(names), LOAD_CHUNK):
+            chunk = names[start : start + LOAD_CHUNK]
+            rows = await self.db.execute_fetchall(
+                f"SELECT key, state FROM conversations WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update((r[0], ConversationState.from_dict(json.loads(r[1]))) for r in rows)
+        return found
 
     async def commit(self, turn: Turn, now: datetime) -> None:
+        await self.commit_many([turn], now)
+
+    async def commit_many(self, turns: Sequence[Turn], now: datetime) -> None:
+        """Processed inbox rows, in one transaction: states, outbox, timers, log, inbox rows done.
+        Several turns of one conversation are applied in order (the last state wins)."""
         at = to_epoch(now)
-        key = str(turn.key)
         async with self.transaction() as db:
-            if turn.forget:  # before the fresh state is written
-                await self.forget_user(turn.key.channel, turn.key.user)
-            await db.execute(
+            for turn in turns:
+                if turn.forget:  # before the fresh state is written
+                    await self.forget_user(turn.key.channel, turn.key.user)
+            await db.executemany(
                 "INSERT INTO conversations (key, channel, chat, user, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                (key, turn.key.channel, turn.key.chat, turn.key.user, dumps(turn.state.to_dict()), at),
+                [(str(t.key), t.key.channel, t.key.chat, t.key.user, dumps(t.state.to_dict()), at) for t in turns],
             )
-            await self.enqueue(turn.outbound, now)
-            for name in turn.cancel_timers:
-                await db.execute(
-                    "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL", (key, name)
+            await self.enqueue([m for t in turns for m in t.outbound], now)
+            cancels = [(str(t.key), name) for t in turns for name in t.cancel_timers]
+            if cancels:
+                await db.executemany(
+                    "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL", cancels
                 )
-            for name, due, payload in turn.timers:
-                await db.execute(
+            timers = [
+                (str(t.key), name, to_epoch(due), dumps(payload)) for t in turns for name, due, payload in t.timers
+            ]
+            if timers:
+                await db.executemany(
                     "INSERT INTO timers (conversation, name, due_at, payload) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (conversation, name) DO UPDATE SET due_at = excluded.due_at, "
                     "payload = excluded.payload, fired_at = NULL",
-                    (key, name, to_epoch(due), dumps(payload)),
+                    timers,
                 )
-            logs = [(key, "in", turn.log_in, at)] if turn.log_in else []
-            logs += [(key, "out", text, at) for text in turn.log_out]
+            logs = []
+            for t in turns:
+                logs += [(str(t.key), "in", t.log_in, at)] if t.log_in else []
+                logs += [(str(t.key), "out", text, at) for text in t.log_out]
             if logs:
                 await db.executemany(
                     "INSERT INTO message_log (conversation, direction, text, at) VALUES (?, ?, ?, ?)", logs
                 )
-            user = f"{turn.key.channel}:{turn.key.user}"
-            for symptom, cause, outcome, done, skipped in turn.feedback:
-                await self.add_feedback(key, turn.key.channel, symptom, cause, outcome, done, skipped, now)
-            for number, amount, issued_on, counterparty in turn.records:
-                await self.add_record(user, number, amount, issued_on, counterparty, now)
-            if turn.region:
-                await self.set_region(user, turn.region, now)
-            await db.execute("UPDATE inbox SET done_at = ? WHERE id = ?", (at, turn.inbox_id))
+            for t in turns:
+                user = f"{t.key.channel}:{t.key.user}"
+                for symptom, cause, outcome, done, skipped in t.feedback:
+                    await self.add_feedback(str(t.key), t.key.channel, symptom, cause, outcome, done, skipped, now)
+                for number, amount, issued_on, counterparty in t.records:
+                    await self.add_record(user, number, amount, issued_on, counterparty, now)
+                if t.region:
+                    await self.set_region(user, t.region, now)
+            # done: the message itself is no longer needed, its dedupe key is (until the retention purge)
+            await db.executemany(
+                "UPDATE inbox SET done_at = ?, inbound = '' WHERE id = ?", [(at, t.inbox_id) for t in turns]
+            )
 
     # ---- outbox ------------------------------------------------------------------------------
 
@@ -194,16 +250,31 @@ class SqliteStore(OperationsMixin, CasesMixin):
             OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3]), r[5], from_epoch(r[6])) for r in rows
         ]
 
-    async def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        await self._write(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?", (to_epoch(now), outbox_id)
-        )
+    async def mark_sent(self, outbox_id: int, now: datetime, sent_ref: str | None = None, keep: bool = False) -> None:
+        await self.settle([Sent(outbox_id, sent_ref, keep)], now)
 
     async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None:
-        await self._write(
-            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (to_epoch(retry_at), error[:500], outbox_id),
-        )
+        await self.settle([Retry(outbox_id, retry_at, error)], retry_at)
+
+    async def settle(self, outcomes: Sequence[Sent | Retry | Failed], now: datetime) -> None:
+        """What became of sent messages, in one transaction. A sent message is deleted unless it must
+        be kept (a case message, which replies find by its platform id)."""
+        at = to_epoch(now)
+        sent = [o for o in outcomes if isinstance(o, Sent)]
+        async with self.transaction() as db:
+            await db.executemany("DELETE FROM outbox WHERE id = ?", [(o.id,) for o in sent if not o.keep])
+            await db.executemany(
+                "UPDATE outbox SET sent_at = ?, sent_ref = ?, attempts = attempts + 1 WHERE id = ?",
+                [(at, o.ref, o.id) for o in sent if o.keep],
+            )
+            await db.executemany(
+                "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(to_epoch(o.at), o.error[:500], o.id) for o in outcomes if isinstance(o, Retry)],
+            )
+            await db.executemany(
+                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(at, o.error[:500], o.id) for o in outcomes if isinstance(o, Failed)],
+            )
 
     async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
         if not messages:
@@ -218,10 +289,7 @@ class SqliteStore(OperationsMixin, CasesMixin):
             )
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
-        await self._write(
-            "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (to_epoch(now), error[:500], outbox_id),
-        )
+        await self.settle([Failed(outbox_id, error)], now)
 
     # ---- groups ------------------------------------------------------------------------------
 

@@ -52,6 +52,17 @@ class CasesMixin:
         )
         return _case(rows[0]) if rows else None
 
+    async def conversations_with_open_case(self, conversations: list[str]) -> set[str]:
+        """Which of these conversations have a case that is not closed."""
+        if not conversations:
+            return set()
+        rows = await self.db.execute_fetchall(
+            f"SELECT conversation FROM cases WHERE status != 'closed' AND conversation IN "
+            f"({', '.join('?' * len(conversations))})",
+            conversations,
+        )
+        return {r[0] for r in rows}
+
     async def cases_of_agent(self, agent: str) -> list[Case]:
         rows = await self.db.execute_fetchall(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE agent = ? AND status = 'claimed' ORDER BY id", (agent,)
@@ -91,9 +102,6 @@ class CasesMixin:
             (channel, chat, sent_ref),
         )
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    async def set_sent_ref(self, outbox_id: int, ref: str) -> None:
-        await self._write("UPDATE outbox SET sent_ref = ? WHERE id = ?", (ref, outbox_id))
 
     async def open_cases(self) -> list[Case]:
         rows = await self.db.execute_fetchall(f"SELECT {_CASE_COLUMNS} FROM cases WHERE status != 'closed' ORDER BY id")
