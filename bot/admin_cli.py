@@ -66,8 +66,9 @@ async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
         "AND json_extract(state, '$.cause') IS NOT NULL GROUP BY 1"
     )
     stops = await db.execute_fetchall(
-        "SELECT json_extract(state, '$.node'), json_extract(state, '$.cause'), json_extract(state, '$.step'), "
-        "COUNT(*) FROM conversations WHERE updated_at >= ? GROUP BY 1, 2, 3",
+        "SELECT json_extract(state, '$.node'), json_extract(state, '$.cause'), "
+        "COALESCE(json_extract(state, '$.step'), 0), COUNT(*) FROM conversations WHERE updated_at >= ? "
+        "GROUP BY 1, 2, 3",
         (start,),
     )
     stopped_at: dict[str, int] = {}

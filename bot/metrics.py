@@ -39,7 +39,7 @@ def render() -> bytes:
 
 async def refresh_gauges(store) -> None:
     """Queue depths and open cases, read from the database (the worker calls this every few seconds)."""
-    INBOX_DEPTH.set((await store.db.execute_fetchall("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL"))[0][0])
+    INBOX_DEPTH.set((await store.db.execute_fetchall("SELECT COUNT(*) FROM inbox"))[0][0])
     rows = await store.db.execute_fetchall(
         "SELECT channel, COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY channel"
     )

@@ -47,14 +47,15 @@ async def test_commit_is_one_turn(store):
         state,
         [reply],
         [("remind:x", NOW + timedelta(hours=1), {"text": {"zh": "提醒"}})],
-        log_in="hi",
-        log_out=["你好"],
+        said="hi",
+        answer="→q_where",
     )
     await store.commit(turn, NOW)
     assert await store.load(KEY) == state
     assert await store.unfinished() == []
     assert [p["text"] for p in await deliver_all(store, "console", NOW)] == ["你好"]
-    assert await store.count("message_log") == 2
+    assert await store.count("transcript") == 1 and await store.count("inbox") == 0
+    assert await store.accept("console", "m1", inbound()) is None  # done, and still recognised
 
 
 async def test_a_failed_commit_changes_nothing(store):

@@ -96,7 +96,13 @@ class ConversationState:
     updated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Only what differs from a fresh conversation: it is stored once per conversation, and
+        from_dict() fills in the rest."""
+        data = {name: value for name, value in asdict(self).items() if value != _STATE_DEFAULTS[name]}
+        data["node"] = self.node  # always: queries (stats) read it
+        if self.answers:
+            data["answers"] = [{k: v for k, v in a.items() if v is not None} for a in data["answers"]]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
@@ -115,6 +121,9 @@ class ConversationState:
         return ConversationState(lang=self.lang, region=self.region)
 
     evolve = replace
+
+
+_STATE_DEFAULTS = asdict(ConversationState())
 
 
 # ---- effects -------------------------------------------------------------------------------------

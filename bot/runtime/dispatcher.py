@@ -131,8 +131,8 @@ class Dispatcher:
             outbound=self._outbound(key, replies, row.inbound.ref) + extra,
             timers=[(e.name, e.due, dict(e.payload)) for e in effects if isinstance(e, SetTimer)],
             cancel_timers=[e.name for e in effects if isinstance(e, CancelTimer)],
-            log_in=row.inbound.text or row.inbound.choice,
-            log_out=[r.text for r in replies],
+            said=row.inbound.text or row.inbound.choice,
+            answer=" ".join(dict.fromkeys(f"→{r.node}" for r in replies)) or None,
             records=[(e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)],
             region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
             feedback=[(e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)],
@@ -204,8 +204,8 @@ class Dispatcher:
             row.inbound.key,
             state,
             messages,
-            log_in=row.inbound.text or row.inbound.choice,
-            log_out=[m.payload["text"] for m in messages],
+            said=row.inbound.text or row.inbound.choice,
+            answer="\n\n".join(m.payload["text"] for m in messages) or None,
         )
         await self.store.commit(turn, now)
 

@@ -8,7 +8,7 @@ a crash at any moment lose nothing that was acknowledged, and answer nothing twi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -141,8 +141,8 @@ class Turn:
     outbound: Sequence[OutboundMessage] = ()
     timers: Sequence[tuple[str, datetime, dict[str, Any]]] = ()  # (name, due, payload)
     cancel_timers: Sequence[str] = ()
-    log_in: str | None = None
-    log_out: Sequence[str] = field(default_factory=tuple)
+    said: str | None = None  # for the transcript: the user's words or choice
+    answer: str | None = None  # … and the bot's answer: the node reached, or the text sent
     records: Sequence[tuple[str, str, str, str]] = ()  # (number, amount, issued_on, counterparty)
     region: str | None = None  # remember where the user is
     feedback: Sequence[tuple[str | None, str | None, str, int, int]] = ()  # symptom, cause, outcome, done, skipped

@@ -151,6 +151,32 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN sent_ref TEXT;
     CREATE INDEX outbox_sent_ref ON outbox (channel, chat, sent_ref) WHERE sent_ref IS NOT NULL;
     """,
+    # 6: smaller per conversation. A processed inbox row is deleted; its dedupe key alone is kept (in
+    #    `seen`, until the queue retention) to recognise redeliveries. The transcript keeps one row per
+    #    turn: what the user said, and where the bot took them (the texts of playbook replies can be
+    #    rendered again; relayed and operations texts are kept as they were).
+    """
+    CREATE TABLE seen (
+        channel TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (channel, dedupe_key)
+    ) WITHOUT ROWID;
+    INSERT INTO seen (channel, dedupe_key, at) SELECT channel, dedupe_key, received_at FROM inbox;
+    DELETE FROM inbox WHERE done_at IS NOT NULL;
+    CREATE TABLE transcript (
+        id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        at REAL NOT NULL,
+        said TEXT,
+        answer TEXT
+    );
+    CREATE INDEX transcript_conversation ON transcript (conversation, id);
+    INSERT INTO transcript (conversation, at, said, answer)
+        SELECT conversation, at, CASE direction WHEN 'in' THEN text END, CASE direction WHEN 'out' THEN text END
+        FROM message_log ORDER BY id;
+    DROP TABLE message_log;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,6 +35,10 @@ ACCEPT_CHUNK = 500  # rows per multi-row INSERT: 5 parameters each, well under S
 LOAD_CHUNK = 500
 
 
+def _chunks(items: Sequence, size: int) -> list[Sequence]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer outage-bot."""
 
@@ -138,14 +142,26 @@ class SqliteStore(OperationsMixin, CasesMixin):
     async def accept_many(self, messages: Sequence[tuple[str, str, Inbound]]) -> list[int | None]:
         """Record inbound messages in one transaction; each gets its inbox id, or None when its
         (channel, dedupe_key) was seen before (in an earlier call or earlier in this one)."""
-        inserted: dict[tuple[str, str], int] = {}
+        fresh: list[tuple[str, str, Inbound]] = []
         async with self.transaction() as db:
-            for start in range(0, len(messages), ACCEPT_CHUNK):
-                chunk = messages[start : start + ACCEPT_CHUNK]
+            for chunk in _chunks(messages, ACCEPT_CHUNK):
+                rows = await db.execute_fetchall(
+                    "INSERT INTO seen (channel, dedupe_key, at) VALUES "
+                    + ", ".join(["(?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT DO NOTHING RETURNING channel, dedupe_key",
+                    [value for channel, dedupe, inbound in chunk for value in (channel, dedupe, to_epoch(inbound.at))],
+                )
+                new = {(r[0], r[1]) for r in rows}
+                for channel, dedupe, inbound in chunk:
+                    if (channel, dedupe) in new:
+                        new.discard((channel, dedupe))  # a key given twice in one call: the first one
+                        fresh.append((channel, dedupe, inbound))
+            inserted: dict[tuple[str, str], int] = {}
+            for chunk in _chunks(fresh, ACCEPT_CHUNK):
                 rows = await db.execute_fetchall(
                     "INSERT INTO inbox (channel, dedupe_key, conversation, inbound, received_at) VALUES "
                     + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
-                    + " ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id, channel, dedupe_key",
+                    + " RETURNING id, channel, dedupe_key",
                     [
                         value
                         for channel, dedupe, inbound in chunk
@@ -153,12 +169,11 @@ class SqliteStore(OperationsMixin, CasesMixin):
                     ],
                 )
                 inserted.update(((r[1], r[2]), r[0]) for r in rows)
-        # a key given twice in one call was inserted once: the first of them gets the id
         return [inserted.pop((channel, dedupe), None) for channel, dedupe, _ in messages]
 
     async def unfinished(self, limit: int = 100) -> list[InboxRow]:
         rows = await self.db.execute_fetchall(
-            "SELECT id, channel, dedupe_key, inbound FROM inbox WHERE done_at IS NULL ORDER BY id LIMIT ?", (limit,)
+            "SELECT id, channel, dedupe_key, inbound FROM inbox ORDER BY id LIMIT ?", (limit,)
         )
         return [InboxRow(r[0], r[1], r[2], decode_inbound(r[3])) for r in rows]
 
@@ -171,8 +186,7 @@ class SqliteStore(OperationsMixin, CasesMixin):
         """The stored state of each of these conversations that has one, by str(key)."""
         names = list({str(key) for key in keys})
         found: dict[str, ConversationState] = {}
-        for start in range(0, len(names), LOAD_CHUNK):
-            chunk = names[start : start + LOAD_CHUNK]
+        for chunk in _chunks(names, LOAD_CHUNK):
             rows = await self.db.execute_fetchall(
                 f"SELECT key, state FROM conversations WHERE key IN ({', '.join('?' * len(chunk))})", chunk
             )
@@ -211,14 +225,10 @@ class SqliteStore(OperationsMixin, CasesMixin):
                     "payload = excluded.payload, fired_at = NULL",
                     timers,
                 )
-            logs = []
-            for t in turns:
-                logs += [(str(t.key), "in", t.log_in, at)] if t.log_in else []
-                logs += [(str(t.key), "out", text, at) for text in t.log_out]
-            if logs:
-                await db.executemany(
-                    "INSERT INTO message_log (conversation, direction, text, at) VALUES (?, ?, ?, ?)", logs
-                )
+            await db.executemany(
+                "INSERT INTO transcript (conversation, at, said, answer) VALUES (?, ?, ?, ?)",
+                [(str(t.key), at, t.said, t.answer) for t in turns if t.said or t.answer],
+            )
             for t in turns:
                 user = f"{t.key.channel}:{t.key.user}"
                 for symptom, cause, outcome, done, skipped in t.feedback:
@@ -227,10 +237,8 @@ class SqliteStore(OperationsMixin, CasesMixin):
                     await self.add_record(user, number, amount, issued_on, counterparty, now)
                 if t.region:
                     await self.set_region(user, t.region, now)
-            # done: the message itself is no longer needed, its dedupe key is (until the retention purge)
-            await db.executemany(
-                "UPDATE inbox SET done_at = ?, inbound = '' WHERE id = ?", [(at, t.inbox_id) for t in turns]
-            )
+            # done: the message goes; its dedupe key stays in `seen` until the retention purge
+            await db.executemany("DELETE FROM inbox WHERE id = ?", [(t.inbox_id,) for t in turns])
 
     # ---- outbox ------------------------------------------------------------------------------
 
@@ -353,7 +361,8 @@ class SqliteStore(OperationsMixin, CasesMixin):
             "inbox",
             "outbox",
             "timers",
-            "message_log",
+            "transcript",
+            "seen",
             "reminders",
             "records",
             "outages",

@@ -123,39 +123,35 @@ class CasesMixin:
             ]
             for key in keys:
                 for table, column in (
-                    ("message_log", "conversation"),
+                    ("transcript", "conversation"),
                     ("timers", "conversation"),
                     ("cases", "conversation"),
                     ("feedback", "conversation"),
                     ("conversations", "key"),
                 ):
                     await db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
-                await db.execute(
-                    "UPDATE inbox SET inbound = '{}' WHERE conversation = ? AND done_at IS NOT NULL", (key,)
-                )
             await db.execute("DELETE FROM records WHERE user = ?", (f"{channel}:{user}",))
             await db.execute("DELETE FROM profiles WHERE user = ?", (f"{channel}:{user}",))
 
     async def purge(self, queue_before: datetime, log_before: datetime) -> dict[str, int]:
-        """Finished inbox/outbox rows older than the queue retention, log lines older than the log's."""
+        """Dedupe keys, kept outbox rows and fired timers older than the queue retention; transcript
+        lines older than the log's."""
         async with self.transaction() as db:
-            inbox = await db.execute(
-                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (to_epoch(queue_before),)
-            )
+            seen = await db.execute("DELETE FROM seen WHERE at < ?", (to_epoch(queue_before),))
             outbox = await db.execute(
                 "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < ? AND id NOT IN "
                 "(SELECT id FROM outbox WHERE json_extract(payload, '$.case_id') IN "
                 " (SELECT id FROM cases WHERE status != 'closed'))",
                 (to_epoch(queue_before),),
             )
-            log = await db.execute("DELETE FROM message_log WHERE at < ?", (to_epoch(log_before),))
+            log = await db.execute("DELETE FROM transcript WHERE at < ?", (to_epoch(log_before),))
             timers = await db.execute(
                 "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < ?", (to_epoch(queue_before),)
             )
         return {
-            "inbox": inbox.rowcount,
+            "seen": seen.rowcount,
             "outbox": outbox.rowcount,
-            "message_log": log.rowcount,
+            "transcript": log.rowcount,
             "timers": timers.rowcount,
         }
 
