@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
 
 import opencc
-from pypinyin import lazy_pinyin
+
+# Each character's usual reading is all matching needs (user text and playbook text are read the same
+# way); pypinyin's phrase dictionary would add ~45 MB to every process and changes no match
+# (benchmarks/match_eval.py gives the same figures with and without it).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+from pypinyin import lazy_pinyin  # after the setting above: pypinyin reads it on import
 
 _T2S = opencc.OpenCC("t2s")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

@@ -7,7 +7,8 @@ sending slot while it waits.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from array import array
+from collections import OrderedDict
 
 from bot.runtime.clock import Clock
 
@@ -17,16 +18,20 @@ class SlidingWindows:
         self.limits = sorted(limits, key=lambda limit: limit[1])  # (count, seconds)
         self.clock = clock
         self._keep = keep
-        self._sent: OrderedDict[str, deque[float]] = OrderedDict()
+        # send times per key (an array of floats: no object per send), least recently used first
+        self._sent: OrderedDict[str, array] = OrderedDict()
 
     def reserve(self, key: str) -> float:
         """0 and the send is counted; or the seconds until one is allowed (nothing is counted)."""
         now = self.clock.now().timestamp()
-        times = self._sent.pop(key, None) or deque()
-        self._sent[key] = times  # most recently used last
         longest = self.limits[-1][1]
-        while times and times[0] <= now - longest:
-            times.popleft()
+        self._forget_idle(now - longest)
+        times = self._sent.pop(key, None)
+        if times is None:
+            times = array("d")
+        elif times[0] <= now - longest:
+            times = array("d", (t for t in times if t > now - longest))
+        self._sent[key] = times  # most recently used last
         wait = 0.0
         for count, seconds in self.limits:
             recent = [t for t in times if t > now - seconds]
@@ -38,3 +43,11 @@ class SlidingWindows:
         while len(self._sent) > self._keep:
             self._sent.popitem(last=False)
         return 0.0
+
+    def _forget_idle(self, cutoff: float) -> None:
+        """Keys with nothing sent inside the longest window cost nothing: drop them."""
+        while self._sent:
+            oldest = next(iter(self._sent.values()))
+            if oldest and oldest[-1] > cutoff:
+                return
+            self._sent.popitem(last=False)
