@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
 from bot import metrics
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.runtime.clock import Clock
+from bot.runtime.group_commit import GroupCommit
 from bot.runtime.wake import Loop
 from bot.store.base import Failed, OutboundMessage, OutboxRow, Retry, Sent, Store
 
@@ -32,18 +34,25 @@ class Sender(Loop):
         super().__init__()
         self.store, self.clock, self.channel = store, clock, channel
         self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
+        self._settling = GroupCommit(self._settle)
 
     async def tick(self) -> int:
         return await self.flush()
 
     async def flush(self) -> int:
-        """Deliver the head-of-line message of every chat that has one due, then record every outcome
-        in one transaction; returns how many were tried."""
+        """Deliver the head-of-line message of every chat that has one due; returns how many were tried."""
         rows = await self.store.pending(self.channel.name, self.clock.now(), limit=CONCURRENT_CHATS * 4)
-        if rows:
-            outcomes = await asyncio.gather(*(self._deliver(row) for row in rows))
-            await self.store.settle(outcomes, self.clock.now())
+        await asyncio.gather(*(self._deliver_and_record(row) for row in rows))
         return len(rows)
+
+    async def _deliver_and_record(self, row: OutboxRow) -> None:
+        # recorded as soon as it is known (a crash before that repeats the send), together with
+        # whatever other sends finished meanwhile (group commit)
+        await self._settling.add(await self._deliver(row))
+
+    async def _settle(self, outcomes: Sequence[Sent | Retry | Failed]) -> list[None]:
+        await self.store.settle(outcomes, self.clock.now())
+        return [None] * len(outcomes)
 
     async def _deliver(self, row: OutboxRow) -> Sent | Retry | Failed:
         async with self._slots:
