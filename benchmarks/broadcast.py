@@ -81,6 +81,7 @@ def broadcast(telegram_groups: int = 1000, robots: int = 50) -> dict:
     return {
         "broadcast_efficiency": required / took if took else 1.0,
         "broadcast_violations": sum(seen["violations"].values()),
+        "broadcast_violations_by_platform": seen["violations"],
         "broadcast_groups": f"{telegram_groups} Telegram + {robots} WeCom",
         "broadcast_delivered": len(sent) + len(seen["robot_sent"]),
         "broadcast_expected": total,

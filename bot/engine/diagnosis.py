@@ -60,13 +60,14 @@ def rank(
     if not outage_applies(outage, region or context.user_region):
         outage = None
     ranked = []
+    weighed = [(answer, answer_weights(book, answer)) for answer in answers]
     for cause_id in symptom.causes:
         cause = book.cause(cause_id)
         if cause is None:
             continue
         score, why = cause.prior, []
-        for answer in answers:
-            weight = answer_weights(book, answer).get(cause_id, 0.0)
+        for answer, weights in weighed:
+            weight = weights.get(cause_id, 0.0)
             score += weight
             if weight > 0:
                 why.append(answer.label)

@@ -126,6 +126,11 @@ class SymptomMatcher:
         self._examples = [
             _Example(s.id, e, self._vector(features(normalize(e)))) for s in self.symptoms for e in s.examples
         ]
+        # feature → (example, weight): a message is compared only with examples it shares a feature with
+        self._postings: dict[str, list[tuple[_Example, float]]] = {}
+        for example in self._examples:
+            for feature, weight in example.vector.items():
+                self._postings.setdefault(feature, []).append((example, weight))
         self._keywords = {
             s.id: [k for k in (_Keyword.compile(kw, s.vocabulary) for kw in dict.fromkeys(s.keywords)) if k]
             for s in self.symptoms
@@ -143,8 +148,12 @@ class SymptomMatcher:
         query = self._vector(features(norm))
         sound = pinyin_text(norm)
         best_example: dict[str, tuple[float, _Example | None]] = {s.id: (0.0, None) for s in self.symptoms}
-        for example in self._examples:
-            sim = sum(w * example.vector.get(f, 0.0) for f, w in query.items())
+        similarity: dict[int, list] = {}  # id(example) → [example, cosine]
+        for feature, w in query.items():
+            for example, v in self._postings.get(feature, ()):
+                entry = similarity.setdefault(id(example), [example, 0.0])
+                entry[1] += w * v
+        for example, sim in similarity.values():
             if sim > best_example[example.symptom][0]:
                 best_example[example.symptom] = (sim, example)
         scores: dict[str, float] = {}

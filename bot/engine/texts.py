@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -30,6 +30,7 @@ class Speaker:
     state: ConversationState
     context: Context
     lang: Lang
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # one turn's derived values
 
     def variables(self, extra: Mapping[str, Any]) -> dict[str, Any]:
         return {"slots": self.state.slots(), "lang": self.lang, "outage": None, **extra}
@@ -38,7 +39,10 @@ class Speaker:
         """A playbook's {zh, en} template, rendered."""
         if not value:
             return ""
-        return self.catalog.templates.render(pick(value, self.lang), self.variables(extra))
+        source = pick(value, self.lang)
+        if "{" not in source:  # plain text (most of them): no variables to gather
+            return source
+        return self.catalog.templates.render(source, self.variables(extra))
 
     def t(self, key: str, **extra: Any) -> str:
         """An engine text, from the playbook's `texts` if it overrides it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -98,10 +98,12 @@ class ConversationState:
     def to_dict(self) -> dict[str, Any]:
         """Only what differs from a fresh conversation: it is stored once per conversation, and
         from_dict() fills in the rest."""
-        data = {name: value for name, value in asdict(self).items() if value != _STATE_DEFAULTS[name]}
+        data = {name: value for name, default in _STATE_DEFAULTS.items() if (value := getattr(self, name)) != default}
         data["node"] = self.node  # always: queries (stats) read it
         if self.answers:
-            data["answers"] = [{k: v for k, v in a.items() if v is not None} for a in data["answers"]]
+            data["answers"] = [{k: v for k, v in vars(a).items() if v is not None} for a in self.answers]
+        if self.draft is not None:
+            data["draft"] = dict(self.draft)
         return data
 
     @classmethod
@@ -123,7 +125,7 @@ class ConversationState:
     evolve = replace
 
 
-_STATE_DEFAULTS = asdict(ConversationState())
+_STATE_DEFAULTS = {f: getattr(ConversationState(), f) for f in ConversationState.__dataclass_fields__}
 
 
 # ---- effects -------------------------------------------------------------------------------------

@@ -27,10 +27,14 @@ def symptom_of(sp: Speaker) -> Symptom | None:
 
 
 def ranked_causes(sp: Speaker):
-    symptom = symptom_of(sp)
-    if sp.book is None or symptom is None:
-        return []
-    return rank(sp.book, symptom, sp.state.answers, sp.context, sp.state.region)
+    if "ranked" not in sp.memo:  # several parts of one reply need the ranking
+        symptom = symptom_of(sp)
+        sp.memo["ranked"] = (
+            rank(sp.book, symptom, sp.state.answers, sp.context, sp.state.region)
+            if sp.book is not None and symptom is not None
+            else []
+        )
+    return sp.memo["ranked"]
 
 
 def region_needed(sp: Speaker) -> OutageInfo | None:

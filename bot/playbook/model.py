@@ -5,6 +5,7 @@ Every user-facing string is a map from language to a Jinja2 template, e.g. `{zh:
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -147,10 +148,18 @@ class Playbook(_Model):
     questions: dict[Id, Question]
 
     def symptom(self, symptom_id: str) -> Symptom | None:
-        return next((s for s in self.symptoms if s.id == symptom_id), None)
+        return self._symptoms_by_id.get(symptom_id)
 
     def cause(self, cause_id: str) -> Cause | None:
-        return next((c for c in self.causes if c.id == cause_id), None)
+        return self._causes_by_id.get(cause_id)
+
+    @cached_property
+    def _symptoms_by_id(self) -> dict[str, Symptom]:  # looked up on every turn
+        return {s.id: s for s in reversed(self.symptoms)}  # the first of a duplicated id wins, as before
+
+    @cached_property
+    def _causes_by_id(self) -> dict[str, Cause]:
+        return {c.id: c for c in reversed(self.causes)}
 
     def contact(self, contact_id: str) -> Contact | None:
         return next((c for c in self.contacts if c.id == contact_id), None)
