@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -98,8 +97,7 @@ def updates(users: int) -> list[list[bytes]]:
 
 async def conversation_texts(workdir: Path) -> list[dict]:
     """What our engine says at each turn of SCRIPT: the baseline asks exactly the same."""
-    os.environ["OUTAGE_BOT_DB"] = str(workdir / "texts.db")
-    app = await open_app(Settings())
+    app = await open_app(Settings(OUTAGE_BOT_DB=workdir / "texts.db"))
     said: list[dict] = []
 
     class Collect:
@@ -184,15 +182,12 @@ class NoLimits:
 
 
 async def run_ours(rounds: list[list[bytes]], workdir: Path) -> tuple[float, int]:
-    os.environ.update(
-        {
-            "OUTAGE_BOT_DB": str(workdir / "ours.db"),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_WEBHOOK_URL": "https://bench.example/telegram/webhook",
-            "TELEGRAM_WEBHOOK_SECRET": "bench-secret",
-        }
+    settings = Settings(
+        OUTAGE_BOT_DB=workdir / "ours.db",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_WEBHOOK_URL="https://bench.example/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET="bench-secret",
     )
-    settings = Settings()
     app = await open_app(settings)
     channel = TelegramChannel(settings, app, lambda: None)
     request = InstantTelegram()
