@@ -3,9 +3,12 @@ mutated playbook gives `check` errors, never a traceback."""
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -14,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import open_app
+from bot.channels.console import ConsoleChat
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wecom import WeComChannel
 from bot.config import load_settings
@@ -41,6 +45,26 @@ def test_the_engine_answers_anything(catalog, messages, choices):
     for choice in choices:
         state, effects = step(catalog, state, Inbound(KEY, now, choice=choice), Context(), now)
         assert any(isinstance(e, Reply) for e in effects)
+
+
+@pytest.fixture
+async def console_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "console.db"))
+    app = await open_app(load_settings(), clock=ManualClock(NOW))
+    yield app
+    await app.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(TEXT.filter(lambda t: t.strip() and "\n" not in t), min_size=1, max_size=5))
+async def test_the_console_answers_anything(console_app, messages):
+    out = io.StringIO()
+    chat = ConsoleChat(console_app, f"fuzz-{uuid.uuid4().hex}", None, True, out)
+    for text in messages:
+        before = out.tell()
+        await chat.say(text)
+        printed = out.getvalue()[before:].splitlines()
+        assert printed and all(json.loads(line)["text"] for line in printed)
 
 
 def test_a_100_kb_line_through_the_console(tmp_path):

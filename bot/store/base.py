@@ -1,7 +1,7 @@
 """The storage interface the runtime depends on, and the rows it exchanges.
 
 A turn is committed atomically: the conversation's new state, the replies to send (outbox), the
-timers set or cancelled, the message log, and the inbox row marked done. That is what makes
+timers set or cancelled, the transcript line, and the inbox row done (deleted; its id kept). That is what makes
 a crash at any moment lose nothing that was acknowledged, and answer nothing twice.
 """
 
