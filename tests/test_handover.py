@@ -116,6 +116,26 @@ def test_the_exact_error_message_is_in_the_summary(catalog):
 # ---- handover ----------------------------------------------------------------------------------
 
 
+async def test_messages_accepted_together_are_processed_in_order_around_a_handover(app):
+    """One batch through the engine: each conversation in order, and a case opened in the middle of
+    the batch takes the messages after it to support, not to the diagnosis."""
+    messages = [("42", "发票查不到"), ("43", "开不了发票"), ("42", "/human"), ("43", "1"), ("42", "还有一张也查不到")]
+    now = app.clock.now()
+    await asyncio.gather(
+        *(
+            app.dispatcher.submit("telegram", f"m{n}", Inbound(ConversationKey("telegram", u, u), now, text=t))
+            for n, (u, t) in enumerate(messages)
+        )
+    )
+    assert await app.dispatcher.drain() == len(messages)
+    sent = await outbox(app)
+    to_42 = [text for _, chat, text in sent if chat == "42"]
+    assert to_42[0].startswith("好的，我们来排查：发票查不到") and to_42[1].startswith("已转交人工客服")
+    assert len(to_42) == 2  # the third message went to support
+    assert "#1 用户：还有一张也查不到" in [text for _, chat, text in sent if chat == SUPPORT]
+    assert (await app.store.load(ConversationKey("telegram", "43", "43"))).node == "q_others"  # answered q_issue
+
+
 async def test_human_queues_the_case_and_relays_both_ways(app):
     await say(app, "发票查不到")
     await outbox(app)

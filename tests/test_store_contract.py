@@ -37,6 +37,28 @@ async def test_accept_dedupes_per_channel(store):
     assert rows[0].inbound == inbound()
 
 
+async def test_accept_many_in_one_call_dedupes_within_it_too(store):
+    ids = await store.accept_many(
+        [("wecom", "a", inbound("1")), ("wecom", "b", inbound("2")), ("wecom", "a", inbound("1 again"))]
+    )
+    assert ids[0] is not None and ids[1] is not None and ids[2] is None
+    assert await store.accept_many([("wecom", "b", inbound()), ("wecom", "c", inbound())]) == [None, ids[1] + 1]
+    assert [r.inbound.text for r in await store.unfinished()] == ["1", "2", "hi"]
+
+
+async def test_commit_many_applies_a_conversations_turns_in_order(store):
+    first, second = await store.accept_many([("console", "m1", inbound("1")), ("console", "m2", inbound("2"))])
+    due = NOW + timedelta(hours=1)
+    turns = [
+        Turn(first, KEY, ConversationState(node="q_when"), timers=[("remind", due, {})], said="1"),
+        Turn(second, KEY, ConversationState(node="q_upload"), cancel_timers=["remind"], said="2"),
+    ]
+    await store.commit_many(turns, NOW)
+    assert (await store.load(KEY)).node == "q_upload"
+    assert await store.due_timers(due) == []  # set by the first turn, cancelled by the second
+    assert await store.unfinished() == [] and await store.count("transcript") == 2
+
+
 async def test_commit_is_one_turn(store):
     inbox_id = await store.accept("console", "m1", inbound())
     state = ConversationState(node="q_where", symptom="blank_query", answers=(Answer("q_where", "今天", key="today"),))

@@ -2,6 +2,7 @@
 
 Alone, a caller is written at once; under load, each write carries everyone who queued during the
 previous one, so one transaction (and one trip to the database thread) serves many messages.
+The write runs in a task of its own: a caller that holds the store's transaction must not wait on it.
 """
 
 from __future__ import annotations

@@ -210,21 +210,19 @@ class SqliteStore(OperationsMixin, CasesMixin):
                 [(str(t.key), t.key.channel, t.key.chat, t.key.user, dumps(t.state.to_dict()), at) for t in turns],
             )
             await self.enqueue([m for t in turns for m in t.outbound], now)
-            cancels = [(str(t.key), name) for t in turns for name in t.cancel_timers]
-            if cancels:
-                await db.executemany(
-                    "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL", cancels
-                )
-            timers = [
-                (str(t.key), name, to_epoch(due), dumps(payload)) for t in turns for name, due, payload in t.timers
-            ]
-            if timers:
-                await db.executemany(
-                    "INSERT INTO timers (conversation, name, due_at, payload) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (conversation, name) DO UPDATE SET due_at = excluded.due_at, "
-                    "payload = excluded.payload, fired_at = NULL",
-                    timers,
-                )
+            for t in turns:  # turn by turn: a later turn may cancel a timer an earlier one set
+                if t.cancel_timers:
+                    await db.executemany(
+                        "DELETE FROM timers WHERE conversation = ? AND name = ? AND fired_at IS NULL",
+                        [(str(t.key), name) for name in t.cancel_timers],
+                    )
+                if t.timers:
+                    await db.executemany(
+                        "INSERT INTO timers (conversation, name, due_at, payload) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (conversation, name) DO UPDATE SET due_at = excluded.due_at, "
+                        "payload = excluded.payload, fired_at = NULL",
+                        [(str(t.key), name, to_epoch(due), dumps(payload)) for name, due, payload in t.timers],
+                    )
             await db.executemany(
                 "INSERT INTO transcript (conversation, at, said, answer) VALUES (?, ?, ?, ?)",
                 [(str(t.key), at, t.said, t.answer) for t in turns if t.said or t.answer],
