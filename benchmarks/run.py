@@ -2,7 +2,7 @@
 the last line). The bot runs as `outage-bot run` against local fakes of WeCom and Telegram; the load
 comes from another process (benchmarks/loadgen.py).
 
-    python benchmarks/run.py            # the full run (about 15 minutes)
+    python benchmarks/run.py            # the full run (about 11 minutes)
     python benchmarks/run.py --quick    # every figure, smaller (under 3 minutes)
     python benchmarks/run.py --json
 

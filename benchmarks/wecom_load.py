@@ -24,7 +24,8 @@ def run_against_bot(mode: list[str], timeout: float, during: Callable[[Bot], Non
         result = generator.result(timeout)
         result["rss_mb_end"] = bot.rss_mb()
     finally:
-        generator.proc.kill() if generator.proc.poll() is None else None
+        if generator.proc.poll() is None:  # it failed or timed out: don't leave it behind
+            generator.proc.kill()
         bot.stop()
     result["db_bytes"] = bot.db_bytes()
     return result, bot
