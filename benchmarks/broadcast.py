@@ -66,8 +66,7 @@ def broadcast(telegram_groups: int = 1000, robots: int = 50) -> dict:
         )
         deadline = declared + 3 * total / TELEGRAM_OVERALL[0] + 60
         while time.monotonic() < deadline:
-            (pending,) = asyncio.run(_count_unsent(bot))
-            if pending == 0:
+            if asyncio.run(_count_unsent(bot)) == 0:
                 break
             time.sleep(0.5)
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from loadgen import SCRIPT
+
 from bot.engine.machine import step
 from bot.engine.types import Context, ConversationKey, ConversationState, Inbound
 from bot.playbook.loader import load_catalog
 from bot.playbook.shipped import shipped_playbooks_dir
-
-SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
 
 
 def engine(conversations: int) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import itertools
 import json
 import sys
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 from wechatpy.enterprise.crypto import PrpCrypto
+
+from bot.channels.wecom import signature  # the bot's own check, so the two cannot disagree
 
 CORP_ID, SECRET, AGENT_ID = "wwbench0000000000", "bench-secret", 1000002
 TOKEN = "benchToken"
@@ -39,6 +40,7 @@ BOT_ENV = {
     "WECOM_AES_KEY": AES_KEY,
 }
 # One conversation from "invoices don't show up" to the diagnosis: every turn has exactly one reply.
+# Every benchmark that talks to the bot uses it.
 SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
 AGAIN = (*SCRIPT, "/restart")  # users who talk on start over
 REPLY_TIMEOUT_S = 30.0
@@ -110,12 +112,16 @@ class Load:
         )
         encrypted = self.crypto.encrypt(plain, CORP_ID).decode()
         timestamp, nonce = str(now), "bench"
-        signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce, encrypted])).encode()).hexdigest()
         body = (
             f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
             f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
         ).encode()
-        return {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}, body
+        params = {
+            "msg_signature": signature(TOKEN, timestamp, nonce, encrypted),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
+        return params, body
 
     async def say(self, session: aiohttp.ClientSession, user: str, text: str) -> bool:
         """One message: POST the callback, then wait for its reply at the fake API."""

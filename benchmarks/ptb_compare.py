@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loadgen import SCRIPT
+from platform_limits import BOT, TOKEN
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes, ConversationHandler, MessageHandler, PicklePersistence, filters
 from telegram.request import BaseRequest, RequestData
@@ -36,10 +38,6 @@ from bot.channels.console import ConsoleChat
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.runtime.sender import Sender
-
-TOKEN = "123456:BENCH-token"
-SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
-BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
 
 
 class InstantTelegram(BaseRequest):
@@ -63,7 +61,7 @@ class InstantTelegram(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data is not None else {}
         if name == "getMe":
-            result: Any = BOT_USER
+            result: Any = BOT
         elif name == "sendMessage":
             self.sent += 1
             chat = int(params["chat_id"])
@@ -71,7 +69,7 @@ class InstantTelegram(BaseRequest):
                 "message_id": next(self._ids),
                 "date": int(time.time()),
                 "text": params.get("text", ""),
-                "from": BOT_USER,
+                "from": BOT,
                 "chat": {"id": chat, "type": "private"},
             }
         else:

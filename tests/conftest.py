@@ -8,6 +8,9 @@ import pytest
 from bot.playbook.catalog import Catalog
 from bot.playbook.loader import load_catalog
 from bot.playbook.shipped import shipped_playbooks_dir
+from tests.fakes.http_server import BackgroundServer
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.wecom_api import FakeWeCom
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
@@ -31,3 +34,12 @@ async def deliver_all(store, channel: str, now) -> list[dict]:
             payloads.append(row.message.payload)
             await store.mark_sent(row.id, now)
     return payloads
+
+
+@pytest.fixture
+def fakes():
+    """Fake Telegram and WeCom servers on 127.0.0.1, for tests of the bot on both platforms."""
+    telegram, wecom = FakeTelegram(), FakeWeCom()
+    with BackgroundServer(telegram.app) as tg, BackgroundServer(wecom.app) as wc:
+        telegram.base_url, wecom.base_url = f"{tg.url}/bot", f"{wc.url}/cgi-bin/"
+        yield telegram, wecom

@@ -9,27 +9,14 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from bot.store.base import Group
 from bot.store.sqlite import SqliteStore
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer, wait_until
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.wecom_api import FakeWeCom
+from tests.fakes.http_server import wait_until
 from tests.test_wecom import wecom_env
 
 ADMIN = 1001
 EXTRA_GROUPS = 40
-
-
-@pytest.fixture
-def fakes():
-    telegram, wecom = FakeTelegram(), FakeWeCom()
-    with BackgroundServer(telegram.app) as tg_server, BackgroundServer(wecom.app) as wc_server:
-        telegram.base_url = f"{tg_server.url}/bot"
-        wecom.base_url = f"{wc_server.url}/cgi-bin/"
-        yield telegram, wecom
 
 
 def cli(bot: BotProcess, *args: str) -> subprocess.CompletedProcess:

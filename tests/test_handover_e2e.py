@@ -7,23 +7,13 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer, wait_until
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.wecom_api import FakeWeCom, WeComCallbacks
+from tests.fakes.http_server import wait_until
+from tests.fakes.wecom_api import WeComCallbacks
 from tests.test_wecom import wecom_env
 
 SUPPORT_CHAT = -100999
-
-
-@pytest.fixture
-def fakes():
-    telegram, wecom = FakeTelegram(), FakeWeCom()
-    with BackgroundServer(telegram.app) as tg, BackgroundServer(wecom.app) as wc:
-        telegram.base_url, wecom.base_url = f"{tg.url}/bot", f"{wc.url}/cgi-bin/"
-        yield telegram, wecom
 
 
 def texts_to(fake_sent: list[dict], chat) -> list[str]:

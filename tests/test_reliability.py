@@ -14,10 +14,9 @@ import random
 import time
 
 import httpx
-import pytest
 
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer, wait_until
+from tests.fakes.http_server import wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom, WeComCallbacks
 from tests.test_wecom import wecom_env
@@ -26,15 +25,6 @@ SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
 # what the reply to each turn of SCRIPT asks or says
 REPLY_MARKERS = ("是在哪里查不到", "什么时候开具", "上传状态", "请粘贴发票号码", "税务部门最近是否发布", "最可能的原因")
 SECRET = "reliability-secret"
-
-
-@pytest.fixture
-def fakes():
-    wecom, telegram = FakeWeCom(), FakeTelegram()
-    with BackgroundServer(wecom.app) as wecom_server, BackgroundServer(telegram.app) as telegram_server:
-        wecom.base_url = f"{wecom_server.url}/cgi-bin/"
-        telegram.base_url = f"{telegram_server.url}/bot"
-        yield wecom, telegram
 
 
 def both_channels(wecom: FakeWeCom, telegram: FakeTelegram) -> dict[str, str]:
@@ -154,7 +144,7 @@ def check_exactly_once(wecom: FakeWeCom, telegram: FakeTelegram, users: int, kil
 
 
 def test_kill_9_at_random_moments_loses_nothing_and_repeats_at_most_in_flight_sends(fakes, tmp_path):
-    wecom, telegram = fakes
+    telegram, wecom = fakes
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     users = 12
@@ -194,7 +184,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_repeats_at_most_in_flight_se
 
 
 def test_duplicate_storm_each_message_delivered_one_to_four_times_is_processed_once(fakes, tmp_path):
-    wecom, telegram = fakes
+    telegram, wecom = fakes
     seed = random.randrange(1 << 30)
     users = 15
     bot = BotProcess(tmp_path, both_channels(wecom, telegram)).start()
