@@ -77,7 +77,9 @@ class Outages:
 
     def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:
         """A group message: Chinese first, then English, from the playbook's outage texts or the defaults."""
-        view = {"summary": outage.summary, "region": outage.region, "until": outage.until, "link": outage.link}
+        # once resolved, an "expected back" time (often inside the last update's summary) is history
+        until = None if key == "resolve" else outage.until
+        view = {"summary": outage.summary, "region": outage.region, "until": until, "link": outage.link}
         parts = []
         for lang in LANGS:
             variables = {"outage": view, "records": list(records), "lang": lang, "checklist": ""}

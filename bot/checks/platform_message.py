@@ -7,13 +7,17 @@ import unicodedata
 
 from bot.checks.result import CheckResult
 
-# (outcome, platform result code, patterns). Order matters: the daily-limit message also says 次日.
+# (outcome, platform result code, patterns). Order matters: the daily-limit message also says 次日,
+# 部分红冲 also says 红冲, and 异常行为 (blocked) also says 异常.
+# Codes and texts: public clients of the verification platform (see the shared domain notes).
 RULES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
     ("daily_limit", "002", ("查验次数", "超过该张发票当日", "daily limit", "too many verifications")),
-    ("same_day", None, ("当日开具", "次日进行查验", "issued today", "next day")),
+    ("same_day", None, ("当日开具", "次日进行查验", "rqerr", "issued today", "next day")),
     ("too_frequent", "003", ("太频繁", "过于频繁", "频繁", "too frequent")),
-    ("busy", "004", ("繁忙", "服务器忙", "busy")),
+    ("busy", "004", ("繁忙", "服务器忙", "系统异常", "busy")),
     ("blocked", "020", ("异常行为", "封", "blocked")),
+    ("partly_red", None, ("部分红冲", "部分冲红", "partly reversed", "partially reversed", "partial red")),
+    ("abnormal", None, ("异常凭证", "状态异常", "发票异常", "失控", "abnormal")),
     ("illegal_request", "005", ("非法请求", "illegal")),
     ("captcha", "007", ("验证码", "captcha")),
     ("mismatch", "006", ("不一致", "不符", "mismatch", "does not match", "doesn't match")),
@@ -31,18 +35,65 @@ CODES = {
     "007": "captcha",
     "008": "captcha",
     "009": "no_record",
-    "010": "timeout",
+    "010": "unclear",  # 查无此票 in some clients, a network timeout in others: no diagnosis rests on it
+    "015": "busy",  # 系统异常
+    "016": "too_frequent",  # 服务器接收的请求太频繁
     "020": "blocked",
 }
 OUTCOMES = frozenset({rule[0] for rule in RULES} | set(CODES.values()) | {"other"})
+# A message per outcome as people paste it, for the path explorer.
+SAMPLES = {
+    "daily_limit": "超过该张发票当日查验次数(请于次日再次查验)!",
+    "same_day": "当日开具发票可于次日进行查验！",
+    "too_frequent": "服务器接收的请求太频繁",
+    "busy": "系统繁忙，请稍后再试",
+    "blocked": "检测到异常行为",
+    "partly_red": "该发票已部分红冲",
+    "abnormal": "发票状态异常",
+    "illegal_request": "非法请求",
+    "captcha": "验证码错误",
+    "mismatch": "查验结果不一致",
+    "no_record": "查无此票",
+    "void": "该发票已作废",
+    "timeout": "网络超时",
+    "success": "001",
+    "unclear": "010",
+    "other": "报销系统说这张不能用",
+}
+
+
+# What to tell the person straight away, where the message itself settles something.
+NOTES = {
+    "same_day": {
+        "zh": "当日开具的发票通常次日才能查验，有些渠道需要 24 小时；以查验平台自己的提示为准。",
+        "en": "An invoice issued today can usually be verified from the next day; some channels need up to 24 "
+        "hours. The platform's own message is what counts.",
+    },
+    "partly_red": {
+        "zh": "部分红冲的发票对剩余金额仍然有效；只有作废或全额红冲的发票不能再用。",
+        "en": "A partly reversed (部分红冲) invoice stays valid for the remaining amount; only a void or fully "
+        "reversed invoice can't be used.",
+    },
+    "abnormal": {
+        "zh": "“异常凭证 / 状态异常”是税务机关标记的状态，不是您填错了：请联系主管税务机关或拨打 12366 确认。",
+        "en": "An abnormal status (异常凭证) is set by the tax authority; it is not a typing mistake. Ask your tax "
+        "office or call 12366.",
+    },
+    "unclear": {
+        "zh": "代码 010 在不同的查验客户端里含义不同（有的表示查无此票，有的表示网络超时），单凭它判断不了原因。",
+        "en": "Code 010 means different things in different verification clients (no record in some, a network "
+        "timeout in others), so it alone doesn't tell the cause.",
+    },
+}
 
 
 def check_platform_message(raw: str) -> CheckResult:
     text = unicodedata.normalize("NFKC", raw).strip().lower()
     code_match = re.fullmatch(r"\D*(0\d\d)\D*", text)
     if code_match and code_match.group(1) in CODES:
-        return CheckResult(CODES[code_match.group(1)], {"text": raw.strip(), "code": code_match.group(1)})
+        outcome = CODES[code_match.group(1)]
+        return CheckResult(outcome, {"text": raw.strip(), "code": code_match.group(1)}, NOTES.get(outcome, {}))
     for outcome, code, patterns in RULES:
         if any(p in text for p in patterns):
-            return CheckResult(outcome, {"text": raw.strip(), "code": code})
+            return CheckResult(outcome, {"text": raw.strip(), "code": code}, NOTES.get(outcome, {}))
     return CheckResult("other", {"text": raw.strip(), "code": None})

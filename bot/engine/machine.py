@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.checks import CHECKS
 from bot.engine import record, views
-from bot.engine.diagnosis import open_outage
-from bot.engine.options import choose
+from bot.engine.diagnosis import open_outage, outage_applies
+from bot.engine.intents import correction, intent_of
+from bot.engine.replies import understand
 from bot.engine.summary import render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
@@ -28,9 +28,12 @@ from bot.engine.types import (
     SaveRecord,
     SetTimer,
 )
+from bot.engine.understanding import Reading, outage_reading, read_ahead, read_answer, revise, target_of
 from bot.i18n import Lang, parse_lang
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import DIAGNOSE, Question, Remind
+
+STUCK_AFTER = 2  # replies in a row not understood at one node before the contacts are offered
 
 Result = tuple[ConversationState, list[Effect]]
 
@@ -56,7 +59,7 @@ def step(
 
 
 def _speaker(catalog: Catalog, state: ConversationState, context: Context, inbound: Inbound) -> Speaker:
-    lang: Lang = state.lang or inbound.lang_hint or context.lang
+    lang: Lang = state.lang or state.written or inbound.lang_hint or context.lang
     return Speaker(catalog, catalog.playbook(state.playbook), state, context, lang)
 
 
@@ -94,6 +97,14 @@ def _timer(catalog: Catalog, state: ConversationState, inbound: Inbound, context
     return state, [Reply(text, (), state.node, state.symptom, lang=sp.lang)]
 
 
+def written_in(text: str) -> Lang | None:
+    """The language a description is written in, where the script makes it clear."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return "zh"
+    words = [w for w in text.split() if w.isalpha() and w.isascii()]
+    return "en" if len(words) >= 2 else None
+
+
 class _Turn:
     """One inbound message being handled."""
 
@@ -101,6 +112,8 @@ class _Turn:
         self.catalog, self.context, self.inbound, self.now = catalog, context, inbound, now
         self.text = (inbound.text or "").strip()
         self.effects: list[Effect] = []
+        self.today = now.astimezone(ZoneInfo(context.tz)).date()  # "today" where the person is
+        self.missed = False
 
     def sp(self, state: ConversationState) -> Speaker:
         return _speaker(self.catalog, state, self.context, self.inbound)
@@ -112,6 +125,12 @@ class _Turn:
     # ---- dispatch ----------------------------------------------------------------------------
 
     def handle(self, state: ConversationState, lead: list[str]) -> Result:
+        new_state, effects = self._handle(state, lead)
+        if not self.missed and new_state.misses:
+            new_state = new_state.evolve(misses=0)
+        return new_state, effects
+
+    def _handle(self, state: ConversationState, lead: list[str]) -> Result:
         unsupported = (self.inbound.payload or {}).get("unsupported")
         if unsupported and not self.text and self.inbound.choice is None:
             return self.say(
@@ -119,17 +138,40 @@ class _Turn:
             )
         if self.inbound.choice is None and self.text.startswith("/"):
             return self.command(state, lead)
+        if self.inbound.choice is None and state.node in ("new", "menu", "end") and not state.lang:
+            state = state.evolve(written=written_in(self.text) or state.written)
         sp = self.sp(state)
-        options = views.options_at(sp)
+        typed = self.text if self.inbound.choice is None else ""
         if state.node in record.STEPS:
-            key = choose(self.text, self.inbound.choice, options, fuzzy=False)
-            return self.at_record(state, key, lead)
-        aliases = None
+            if intent_of(typed) in ("cancel", "back", "restart"):
+                return self.at_record(state, "cancel_record", lead)
+            key = understand(self.text, self.inbound.choice, views.choices_at(sp), self.today).key
+            return self.at_record(state, key if key == "cancel_record" else None, lead)
+        revised = self.correct(state, lead) if typed else None
+        if revised is not None:
+            return revised
+        state = self.learn(state, typed)
         question = sp.book.questions.get(state.node) if sp.book else None
+        reading = None
         if question is not None:
-            aliases = {o.key: [a for lang in o.aliases.values() for a in lang] for o in question.options}
-        fuzzy = question is None or question.input is None
-        key = choose(self.text, self.inbound.choice, options, aliases, fuzzy=fuzzy)
+            reading = read_answer(
+                self.catalog, sp.book, state.node, self.text, self.inbound.choice, self.today,
+                self._outage_applies(state), sp.lang,
+            )  # fmt: skip
+            key = reading.answer.key if reading.answer else None
+            if reading.answer is None and self.inbound.choice is not None:
+                key = self.inbound.choice if self.inbound.choice in views.GLOBAL_KEYS else None
+        else:
+            got = understand(self.text, self.inbound.choice, views.choices_at(sp), self.today)
+            key = got.key
+            if key is None and self.inbound.choice in views.GLOBAL_KEYS:
+                key = self.inbound.choice
+            if got.tied:
+                return self.which(state, got.tied, lead)
+        if key is None and typed and state.node != "forget":
+            intent = intent_of(typed)
+            if intent is not None:
+                return self.said(state, intent, lead)
         if key == "restart":
             state = state.fresh().evolve(started_at=state.started_at)
             return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("restarted")])
@@ -144,7 +186,7 @@ class _Turn:
         if state.node == "forget":
             return self.at_forget(state, key, lead)
         if question is not None:
-            return self.at_question(state, question, key, lead)
+            return self.at_question(state, question, reading, lead)
         if state.node == "region":
             return self.at_region(state, key, lead)
         if state.node == "diagnosis":
@@ -156,10 +198,102 @@ class _Turn:
         return self.at_menu(state, key, lead)
 
     def not_understood(self, state: ConversationState, lead: list[str]) -> Result:
+        self.missed = True
+        state = state.evolve(misses=state.misses + 1)
         sp = self.sp(state)
         if self.inbound.choice is not None or not self.text:
             return self.say(state, [*lead, sp.t("pick_option")])
+        if state.misses >= STUCK_AFTER and state.node != "menu":
+            return self.stuck(state, lead)
         return self.say(state, [*lead, sp.t("not_understood", text=self.text[:80]), sp.t("pick_option")])
+
+    def stuck(self, state: ConversationState, lead: list[str]) -> Result:
+        """Two replies in a row that fit no option: offer people instead of asking again."""
+        sp = self.sp(state)
+        contacts = views.contacts_text(sp, views.relevant_contacts(sp))
+        help_text = sp.t("stuck", human=self.context.support_available)
+        reply = views.view(sp, [*lead, help_text, contacts])
+        extra = [views.Option("human", sp.t("label_human"))] if self.context.support_available else []
+        known = {o.key for o in reply.options}
+        options = (*reply.options, *(o for o in extra if o.key not in known))
+        self.effects.append(views.replace_options(reply, options))
+        return state, self.effects
+
+    def which(self, state: ConversationState, keys: tuple[str, ...], lead: list[str]) -> Result:
+        """Two options fit equally: show both and ask."""
+        sp = self.sp(state)
+        labels = {o.key: o.label for o in views.options_at(sp)}
+        both = "” / “".join(labels[k] for k in keys if k in labels)
+        return self.say(state, [*lead, sp.t("which_one", text=both)])
+
+    def said(self, state: ConversationState, intent: str, lead: list[str]) -> Result:
+        """Things people say anywhere: a person, thanks, hello, who are you, stop, help, contacts."""
+        sp = self.sp(state)
+        if intent == "human":
+            return self.human(state, lead)
+        if intent == "restart":
+            state = state.fresh().evolve(started_at=state.started_at)
+            return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("restarted")])
+        if intent == "back":
+            return self.back(state, lead)
+        if intent == "cancel":
+            self.effects.append(Reply(sp.t("cancelled"), (), "end", state.symptom, lang=sp.lang))
+            return state.evolve(node="end"), self.effects
+        if intent == "contacts":
+            return self.say(self._shown(state), [*lead, views.contacts_text(sp, views.relevant_contacts(sp))])
+        if intent == "help":
+            return self.say(self._shown(state), [*lead, sp.t("help")])
+        if intent == "greeting" and state.node in ("new", "menu", "end"):
+            return self.say(state.evolve(node="menu"), [*lead, sp.t("welcome")])
+        if intent == "thanks" and state.node in ("new", "end"):
+            self.effects.append(Reply(sp.t("you_are_welcome"), (), state.node, state.symptom, lang=sp.lang))
+            return state, self.effects
+        text = {"thanks": "you_are_welcome", "greeting": "hello", "who": "who_am_i"}[intent]
+        return self.say(self._shown(state), [*lead, sp.t(text)])
+
+    # ---- understanding ----------------------------------------------------------------------
+
+    def _outage_applies(self, state: ConversationState) -> bool:
+        sp = self.sp(state)
+        outage = open_outage(sp.book, self.context) if sp.book else None
+        return outage_applies(outage, state.region or self.context.user_region)
+
+    def learn(self, state: ConversationState, text: str) -> ConversationState:
+        """Keep the answers this message gives to questions not asked yet."""
+        book = self.sp(state).book
+        if book is None or not text:
+            return state
+        asked = {a.node for a in state.answers} | {state.node}
+        ahead = read_ahead(self.catalog, book, text, self.today, asked, self.sp(state).lang)
+        if not ahead:
+            return state
+        kept = tuple(a for a in state.known if a.node not in ahead)
+        return state.evolve(known=(*kept, *(r.answer for r in ahead.values())))
+
+    def correct(self, state: ConversationState, lead: list[str]) -> Result | None:
+        """"不对，是昨天开的": revise the earlier answer it changes, and carry on from there."""
+        rest = correction(self.text)
+        sp = self.sp(state)
+        if rest is None or sp.book is None or not state.answers:
+            return None
+        found = revise(self.catalog, sp.book, state.answers, rest, self.today, sp.lang)
+        if found is None:
+            return None
+        index, reading = found
+        old = state.answers[index]
+        question = sp.book.questions[old.node]
+        note = sp.t("corrected", text=reading.answer.label)
+        if target_of(question, old) != reading.target and state.node in sp.book.questions:
+            state = state.evolve(answers=state.answers[:index], paused=None)
+            return self.apply(state, old.node, reading, [*lead, note])
+        answers = (*state.answers[:index], reading.answer, *state.answers[index + 1 :])
+        state = state.evolve(answers=answers)
+        if state.node in ("steps", "finished"):
+            state = state.evolve(node="diagnosis", cause=None, step=0, marks=())
+        return self.say(state, [*lead, note, self._note(state, reading)])
+
+    def _note(self, state: ConversationState, reading: Reading) -> str:
+        return (reading.note or {}).get(self.sp(state).lang, "")
 
     # ---- nodes -------------------------------------------------------------------------------
 
@@ -176,46 +310,87 @@ class _Turn:
             return self.say(state.evolve(node="menu"), [*lead, sp.t("not_understood", text=self.text[:80])])
         book, symptom = found
         state = state.evolve(
-            node=symptom.start,
+            node="menu",
             playbook=book.id,
             symptom=symptom.id,
             symptom_text=self.text if key is None else None,
             answers=(),
+            known=(),
             cause=None,
             step=0,
             marks=(),
             tried=(),
+            paused=None,
         )
+        state = self.learn(state, self.text if key is None else "")
         sp = self.sp(state)
-        return self.say(state, [*lead, views.outage_note(sp), sp.t("symptom_chosen", symptom=sp.local(symptom.title))])
+        lead = [*lead, views.outage_note(sp), sp.t("symptom_chosen", symptom=sp.local(symptom.title))]
+        return self.go(state, symptom.start, lead)
 
-    def at_question(self, state: ConversationState, question: Question, key: str | None, lead: list[str]) -> Result:
-        sp = self.sp(state)
-        option = next((o for o in question.options if o.key == key), None)
-        if option is not None:
-            answer = Answer(state.node, sp.local(option.label), key=option.key)
-            target = option.next or question.next
-            note = sp.local(option.note) if option.note else ""
-        elif question.input is not None and self.text and self.inbound.choice is None:
-            spec = question.input
-            result = CHECKS[spec.check].run(self.text, self.now.date())
-            answer = Answer(state.node, self.text[:500], save=spec.save, outcome=result.outcome, facts=result.facts)
-            nexts = spec.next if isinstance(spec.next, dict) else {"default": spec.next}
-            target = nexts.get(result.outcome) or nexts["default"]
-            note = result.message.get(sp.lang, "") if result.message else ""
-        else:
+    def at_question(
+        self, state: ConversationState, question: Question, reading: Reading | None, lead: list[str]
+    ) -> Result:
+        if reading is not None and reading.tied:
+            return self.which(state, reading.tied, lead)
+        if reading is None or reading.answer is None:
             return self.not_understood(state, lead)
-        state = state.evolve(answers=(*state.answers, answer))
-        return self.go(state, target, [*lead, note])
+        return self.apply(state, state.node, reading, lead)
+
+    def apply(self, state: ConversationState, qid: str, reading: Reading, lead: list[str]) -> Result:
+        """Record an answer to `qid` and move on to where it leads."""
+        known = tuple(a for a in state.known if a.node != qid)
+        state = state.evolve(answers=(*state.answers, reading.answer), known=known)
+        return self.go(state, reading.target, [*lead, self._note(state, reading)])
 
     def go(self, state: ConversationState, target: str | None, lead: list[str]) -> Result:
+        """Move to `target`, answering on the way every question the person's words already answer,
+        and stop asking once the answers decide the cause."""
+        book = self.sp(state).book
+        taken: list[str] = []
+        seen: set[str] = set()
+        base = len(lead)  # what the answers taken from their words are said after
+        while target in book.questions and target not in seen:
+            seen.add(target)
+            if views.decisive(self.sp(state)):
+                state = state.evolve(paused=target)
+                target = DIAGNOSE
+                lead = [*lead, self.sp(state).t("decided_early")]
+                break
+            reading = self._known(state, target)
+            if reading is None:
+                break
+            state = state.evolve(
+                answers=(*state.answers, reading.answer), known=tuple(a for a in state.known if a.node != target)
+            )
+            taken.append(reading.answer.label)
+            lead = [*lead, self._note(state, reading)]
+            target = reading.target
+        if taken:
+            sp = self.sp(state)
+            said = sp.t("understood_from_words", text=("；" if sp.lang == "zh" else "; ").join(taken))
+            lead = [*lead[:base], said, *lead[base:]]
         if target == DIAGNOSE or target is None:
             if views.region_needed(self.sp(state)):  # a regional outage counts only where the user is
                 return self.say(state.evolve(node="region"), lead)
             return self.say(state.evolve(node="diagnosis"), lead)
         return self.say(state.evolve(node=target), lead)
 
+    def _known(self, state: ConversationState, qid: str) -> Reading | None:
+        """The answer to `qid` the person already gave in passing, or that a declared outage gives."""
+        sp = self.sp(state)
+        question = sp.book.questions[qid]
+        answer = next((a for a in state.known if a.node == qid), None)
+        if answer is not None:
+            option = next((o for o in question.options if o.key == answer.key), None)
+            note = dict(option.note) if option is not None and option.note else None
+            return Reading(answer, target_of(question, answer), note)
+        if self._outage_applies(state):
+            return outage_reading(sp.book, qid, sp.lang)
+        return None
+
     def at_diagnosis(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        if key == "keep_asking" and state.paused:
+            return self.say(state.evolve(node=state.paused, paused=None), lead)
         if not key or not key.startswith("cause:"):
             return self.not_understood(state, lead)
         return self.start_steps(state, key.removeprefix("cause:"), lead)
@@ -223,9 +398,11 @@ class _Turn:
     def start_steps(self, state: ConversationState, cause_id: str, lead: list[str]) -> Result:
         cause = self.sp(state).book.cause(cause_id)
         node = "steps" if cause.steps else "finished"
-        return self.say(state.evolve(node=node, cause=cause_id, step=0, marks=()), lead)
+        return self.say(state.evolve(node=node, cause=cause_id, step=0, marks=(), paused=None), lead)
 
     def at_steps(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        if key == "failed":  # "没用": they did it and it didn't help: on to the next step
+            key, lead = "done", [*lead, self.sp(state).t("step_failed")]
         if key in ("done", "skip"):
             marks = (*state.marks[: state.step], key)
             cause = self.sp(state).book.cause(state.cause)
@@ -369,8 +546,12 @@ class _Turn:
             return self.say(self._shown(state), [*lead, sp.t("help")])
         if name == "contacts":
             return self.say(self._shown(state), [*lead, views.contacts_text(sp, views.relevant_contacts(sp))])
+        if name == "cancel":
+            if state.node in record.STEPS:
+                return self.at_record(state, "cancel_record", lead)
+            return self.said(state, "cancel", lead)
         if name == "steps":
-            cause = views.current_cause(sp)
+            cause = views.current_cause(sp) or views.leading_cause(sp)
             listing = views.steps_list(sp, cause) if cause else sp.t("no_cause_yet")
             return self.say(self._shown(state), [*lead, listing])
         if name == "summary":

@@ -33,7 +33,7 @@ def _kind_weight(feature: str) -> float:
 
 
 @dataclass(frozen=True)
-class _Keyword:
+class Keyword:
     """A keyword. `*` stands for a few characters ("查*不到" finds 查询不到 and 查找不到); `{name}` for
     any word of a vocabulary concept ("{issue}*{issue_fail}" finds 开具失败, 开票开不成, issuing fails).
     A keyword with concepts compiles once per script, so Chinese and English words never mix."""
@@ -43,7 +43,7 @@ class _Keyword:
     sounds: tuple[str, ...]  # pinyin of a plain Chinese keyword, or of each word of a lone concept
 
     @classmethod
-    def compile(cls, keyword: str, vocabulary: Mapping[str, Sequence[str]]) -> _Keyword | None:
+    def compile(cls, keyword: str, vocabulary: Mapping[str, Sequence[str]]) -> Keyword | None:
         parts = [[t for t in re.split(r"(\{[a-z][a-z0-9_]*\})", part) if t] for part in keyword.split("*")]
         patterns = tuple(p for latin in (False, True) if (p := _script_pattern(parts, vocabulary, latin)))
         if not patterns:
@@ -132,7 +132,7 @@ class SymptomMatcher:
             for feature, weight in example.vector.items():
                 self._postings.setdefault(feature, []).append((example, weight))
         self._keywords = {
-            s.id: [k for k in (_Keyword.compile(kw, s.vocabulary) for kw in dict.fromkeys(s.keywords)) if k]
+            s.id: [k for k in (Keyword.compile(kw, s.vocabulary) for kw in dict.fromkeys(s.keywords)) if k]
             for s in self.symptoms
         }
 

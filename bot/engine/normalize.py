@@ -29,14 +29,19 @@ _CONTRACTIONS = (
     (re.compile(r"\b(?:doesn t|doesnt)\b"), "does not"),
     (re.compile(r"\b(?:isn t|isnt)\b"), "is not"),
     (re.compile(r"\b(?:didn t|didnt)\b"), "did not"),
+    (re.compile(r"\b(was|were|are|has|have|had|could|would|should|must|ain)n t\b"), r"\1 not"),
 )
+
+
+def fold(text: str) -> str:
+    """Full/half width, case, traditional → simplified; punctuation kept."""
+    return _T2S.convert(unicodedata.normalize("NFKC", text).lower())
 
 
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Full/half width, case, traditional → simplified, punctuation → single spaces, contractions."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _T2S.convert(text)
+    text = fold(text)
     text = _PUNCT.sub(" ", text).strip()
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)

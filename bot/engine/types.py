@@ -75,6 +75,7 @@ class Answer:
     save: str | None = None  # slot name, for free-text answers
     outcome: str | None = None  # the check's outcome, for free-text answers
     facts: Mapping[str, Any] | None = None
+    inferred: bool | None = None  # taken from the person's words before the question was asked
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class ConversationState:
     draft: Mapping[str, str] | None = None  # a /record in progress
     resume: str | None = None  # where to go back to after /record
     lang: Lang | None = None  # chosen with /lang; overrides the platform's hint
+    written: Lang | None = None  # the language they described the problem in
+    known: tuple[Answer, ...] = ()  # answers read from their words for questions not asked yet
+    misses: int = 0  # replies in a row not understood at this node
+    paused: str | None = None  # the question a decisive early diagnosis left unasked
     started_at: str | None = None  # ISO 8601
     updated_at: str | None = None
 
@@ -100,8 +105,9 @@ class ConversationState:
         from_dict() fills in the rest."""
         data = {name: value for name, default in _STATE_DEFAULTS.items() if (value := getattr(self, name)) != default}
         data["node"] = self.node  # always: queries (stats) read it
-        if self.answers:
-            data["answers"] = [{k: v for k, v in vars(a).items() if v is not None} for a in self.answers]
+        for name in ("answers", "known"):
+            if answers := getattr(self, name):
+                data[name] = [{k: v for k, v in vars(a).items() if v is not None} for a in answers]
         if self.draft is not None:
             data["draft"] = dict(self.draft)
         return data
@@ -110,6 +116,7 @@ class ConversationState:
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["answers"] = tuple(Answer(**a) for a in known.get("answers", ()))
+        known["known"] = tuple(Answer(**a) for a in known.get("known", ()))
         known["marks"] = tuple(known.get("marks", ()))
         known["tried"] = tuple(known.get("tried", ()))
         return cls(**known)
@@ -119,8 +126,8 @@ class ConversationState:
         return {a.save: {"text": a.label, "outcome": a.outcome, **(a.facts or {})} for a in self.answers if a.save}
 
     def fresh(self) -> ConversationState:
-        """A new conversation that keeps only the user's language choice (and region)."""
-        return ConversationState(lang=self.lang, region=self.region)
+        """A new conversation that keeps only the user's language (and region)."""
+        return ConversationState(lang=self.lang, written=self.written, region=self.region)
 
     evolve = replace
 

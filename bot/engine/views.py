@@ -6,10 +6,19 @@ user sees and the numbers the engine understands can't drift apart.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.engine.diagnosis import open_outage, rank, top
-from bot.engine.texts import Speaker
+from bot.engine.replies import Choice, make_choice
+from bot.engine.texts import Speaker, ui_texts
 from bot.engine.types import CauseScore, Option, OutageInfo, Reply
 from bot.playbook.model import Cause, Question, Symptom
+
+# Buttons that work wherever the conversation is, even when the node doesn't show them.
+GLOBAL_KEYS = frozenset({"human", "contacts", "summary", "restart", "back"})
+# An early diagnosis needs a cause this far ahead on the person's own answers (a declared outage's
+# weight aside): one strong answer is not enough, two agreeing ones are.
+DECISIVE_SCORE, DECISIVE_MARGIN = 6.0, 4.0
 
 
 def menu_options(sp: Speaker) -> list[Option]:
@@ -65,9 +74,30 @@ def shown_causes(sp: Speaker):
     return top(untried)
 
 
+def decisive(sp: Speaker) -> bool:
+    """The answers so far leave no reasonable doubt about the cause."""
+    ranked = ranked_causes(sp)
+    if not ranked:
+        return False
+    weight = sp.book.outage.weight if sp.book and sp.book.outage else 0.0
+    scores = sorted((r.score - (weight if r.by_outage else 0.0) for r in ranked), reverse=True)
+    second = scores[1] if len(scores) > 1 else 0.0
+    return scores[0] >= DECISIVE_SCORE and scores[0] - second >= DECISIVE_MARGIN
+
+
+def leading_cause(sp: Speaker) -> Cause | None:
+    """At the diagnosis, before one is chosen: the most likely cause."""
+    if sp.state.node != "diagnosis":
+        return None
+    shown, _ = shown_causes(sp)
+    return shown[0].cause if shown else None
+
+
 def diagnosis_options(sp: Speaker) -> list[Option]:
     shown, supported = shown_causes(sp)
     options = [Option(f"cause:{r.cause.id}", sp.t("label_cause", cause=sp.local(r.cause.title))) for r in shown]
+    if sp.state.paused:  # diagnosed early: the questions left can still be answered
+        options.append(Option("keep_asking", sp.t("label_keep_asking")))
     if not supported and sp.context.support_available:  # unclear: offer a person
         options.append(Option("human", sp.t("label_human")))
     return [
@@ -131,6 +161,28 @@ def options_at(sp: Speaker) -> list[Option]:
     if sp.book and node in sp.book.questions:
         return question_options(sp, sp.book.questions[node])
     return menu_options(sp)
+
+
+def choices_at(sp: Speaker) -> list[Choice]:
+    """The options at an engine node (menu, diagnosis, steps, …) as the reply matcher sees them."""
+    choices = []
+    for option in options_at(sp):
+        names = [option.label]
+        if option.key.startswith("cause:") and sp.book and (cause := sp.book.cause(option.key[6:])):
+            names += list(cause.title.values())  # "维护" picks 系统维护或数据同步故障
+        elif option.key.startswith("symptom:"):
+            found = sp.catalog.find_symptom(option.key[8:])
+            names += list(found[1].title.values()) if found else []
+        elif label := ui_texts().get(f"label_{option.key}"):
+            names += list(label.values())  # both languages: "solved" is understood in a Chinese chat
+        choices.append(make_choice(option.key, [n for n in names if n]))
+    if sp.state.node == "steps":
+        choices.append(make_choice("failed", []))  # "没用": understood, though no button says it
+    return choices
+
+
+def replace_options(reply: Reply, options) -> Reply:
+    return replace(reply, options=tuple(options))
 
 
 def _reply(sp: Speaker, parts: list[str], options: list[Option], causes=()) -> Reply:

@@ -14,6 +14,7 @@ class Catalog:
     playbooks: tuple[Playbook, ...]
     templates: TemplateCache = field(default_factory=TemplateCache, compare=False)
     matcher: SymptomMatcher = field(init=False, compare=False)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-playbook derived lookups
 
     def __post_init__(self) -> None:
         texts = [

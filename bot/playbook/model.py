@@ -43,10 +43,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# What an option may stand for besides its words: "day=today", "day<today", "count>=5", "count<5",
+# "outage" (a declared outage of this system that applies to the person).
+Fact = Annotated[str, StringConstraints(pattern=r"^(day(=|<)today|count(<|>=)\d{1,3}|outage)$")]
+
+
 class Option(_Model):
     key: Id
     label: LocalText
     aliases: LocalList = Field(default_factory=dict)
+    # phrases (symptom-keyword syntax: `*`, `{concept}`) that mean this option wherever they are
+    # said, even before the question is asked: "查无此票" answers "where is it missing?"
+    says: LocalList = Field(default_factory=dict)
+    fact: Fact | None = None
     evidence: dict[Id, float] = Field(default_factory=dict)
     next: Id | None = None
     note: LocalText | None = None

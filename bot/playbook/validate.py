@@ -77,6 +77,14 @@ def check_references(book: Playbook, error: Report) -> None:
             if option.key in RESERVED_OPTION_KEYS:
                 error((*loc, "options", j, "key"), f"option key '{option.key}' is reserved for the engine")
             target((*loc, "options", j, "next"), option.next)
+            for lang, phrases in option.says.items():
+                for k, phrase in enumerate(phrases):
+                    for concept in CONCEPT_REF.findall(phrase):
+                        if concept not in book.vocabulary:
+                            error(
+                                (*loc, "options", j, "says", lang, k),
+                                f"phrase '{phrase}' names unknown vocabulary '{concept}'",
+                            )
             cause_weights((*loc, "options", j, "evidence"), option.evidence)
             if option.next is None and question.next is None:
                 error((*loc, "options", j), f"option '{option.key}' has no next and question '{qid}' has none")

@@ -1,0 +1,56 @@
+"""A message as clauses, and whether a phrase found in one is negated there.
+
+"不是今天开的，是昨天" holds two clauses; the 不 of the first negates 今天 and nothing in the second.
+Negation is looked for only just before the phrase, inside its own clause, so that words which carry
+a negation themselves (额度不足, 不清楚, 没有记录) keep their meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.engine.normalize import normalize
+
+_BREAKS = re.compile(r"[，,。.;；!！?？\n、:：]+|(?:但是|不过|可是|而是|\bbut\b|\bhowever\b|\bthough\b)")
+_CJK_NEGATORS = ("不", "没", "未", "非", "别", "无", "否")
+_LATIN_NEGATORS = frozenset({"not", "no", "never", "nor", "without", "neither"})
+CJK_WINDOW = 3  # characters before a phrase that may negate it: 不是今天, 并没有作废
+LATIN_WINDOW = 3  # words before a phrase: "was not issued today"
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str  # normalised
+
+    def find(self, phrase: str) -> list[int]:
+        """Where a normalised phrase starts in this clause (Latin phrases only on word boundaries)."""
+        if not phrase:
+            return []
+        if phrase.isascii():
+            pattern = rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])"
+            return [m.start() for m in re.finditer(pattern, self.text)]
+        return [m.start() for m in re.finditer(re.escape(phrase), self.text)]
+
+    def negated_at(self, start: int, phrase: str) -> bool:
+        if phrase.isascii():
+            before = self.text[:start].split()[-LATIN_WINDOW:]
+            return any(word in _LATIN_NEGATORS for word in before)
+        if phrase.startswith(_CJK_NEGATORS):
+            return False  # 不知道 after 我: the phrase carries its own negation
+        window = self.text[max(0, start - CJK_WINDOW) : start]
+        return any(n in window for n in _CJK_NEGATORS)
+
+    def has(self, phrase: str) -> bool:
+        """The phrase occurs here at least once without a negation before it."""
+        return any(not self.negated_at(i, phrase) for i in self.find(phrase))
+
+    def negated(self, phrase: str) -> bool:
+        """The phrase occurs here, and only negated."""
+        found = self.find(phrase)
+        return bool(found) and all(self.negated_at(i, phrase) for i in found)
+
+
+def clauses(text: str) -> list[Clause]:
+    parts = (normalize(part) for part in _BREAKS.split(text or ""))
+    return [Clause(p) for p in parts if p]
