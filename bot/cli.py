@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import uvloop
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument(
+        "--no-explore", action="store_true", help="skip walking every reachable conversation state (a few minutes)"
+    )
 
     match = sub.add_parser("match", help="show which symptom a message matches, and why")
     match.add_argument("text")
@@ -124,12 +128,34 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         print(problem)
     errors = sum(p.severity == "error" for p in problems)
+    if loaded.ok and not args.no_explore:
+        errors += _explore(loaded.playbooks)
     warnings = len(problems) - errors
     ids = ", ".join(b.id for b in loaded.playbooks) or "none"
     print(
         f"{len(loaded.playbooks)} playbook(s) loaded ({ids}); {errors} error(s), {warnings} warning(s)", file=sys.stderr
     )
     return EXIT_FAILED if errors or (args.strict and warnings) else EXIT_OK
+
+
+def _explore(books) -> int:
+    """Walk every playbook's reachable states; print what failed, with its path. The failure count."""
+    from bot.playbook.catalog import Catalog
+    from bot.playbook.explore import explore
+
+    failures = 0
+    for book in books:
+        started = time.monotonic()
+        result = explore(Catalog((book,)), book)
+        for failure in result.failures:
+            print(f"{book.id}: {failure}")
+        failures += len(result.failures)
+        print(
+            f"{book.id}: explored {result.states} states in {result.contexts} contexts ({result.turns} turns, "
+            f"{time.monotonic() - started:.0f} s): {len(result.failures)} failure(s)",
+            file=sys.stderr,
+        )
+    return failures
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:

@@ -34,7 +34,10 @@ def _text(raw: str, today: date) -> CheckResult:
     return CheckResult("given", {"text": raw.strip()})
 
 
-_INVOICE = re.compile(r"(?<![0-9A-Za-z])(?:\d{10}|\d{12})\s+\d{8}(?!\d)|(?<![0-9A-Za-z])(?:\d{8}|\d{10,12}|\d{18}|\d{20})(?![0-9A-Za-z])")
+_INVOICE = re.compile(
+    r"(?<![0-9A-Za-z])(?:\d{10}|\d{12})\s+\d{8}(?!\d)"  # code and number
+    r"|(?<![0-9A-Za-z])(?:\d{8}|\d{10,12}|\d{18}|\d{20})(?![0-9A-Za-z])"  # one run of a known length
+)
 _TAX_ID = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])")
 
 

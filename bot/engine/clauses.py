@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.engine.normalize import normalize
 
@@ -25,12 +26,15 @@ class Clause:
 
     def find(self, phrase: str) -> list[int]:
         """Where a normalised phrase starts in this clause (Latin phrases only on word boundaries)."""
-        if not phrase:
+        if not phrase or phrase not in self.text:
             return []
         if phrase.isascii():
-            pattern = rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])"
-            return [m.start() for m in re.finditer(pattern, self.text)]
-        return [m.start() for m in re.finditer(re.escape(phrase), self.text)]
+            return [m.start() for m in _latin(phrase).finditer(self.text)]
+        found, at = [], self.text.find(phrase)
+        while at >= 0:
+            found.append(at)
+            at = self.text.find(phrase, at + 1)
+        return found
 
     def negated_at(self, start: int, phrase: str) -> bool:
         if phrase.isascii():
@@ -51,6 +55,12 @@ class Clause:
         return bool(found) and all(self.negated_at(i, phrase) for i in found)
 
 
-def clauses(text: str) -> list[Clause]:
+@lru_cache(maxsize=4096)
+def _latin(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+
+
+@lru_cache(maxsize=4096)
+def clauses(text: str) -> tuple[Clause, ...]:
     parts = (normalize(part) for part in _BREAKS.split(text or ""))
-    return [Clause(p) for p in parts if p]
+    return tuple(Clause(p) for p in parts if p)

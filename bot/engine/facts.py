@@ -10,10 +10,25 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.engine.clauses import Clause, clauses
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "俩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _EN_NUMBERS = {
     "once": 1, "one": 1, "twice": 2, "two": 2, "three": 3, "thrice": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "a few": 3, "several": 4,
@@ -31,7 +46,9 @@ _MONTHS = {
     for m in names
 }  # fmt: skip
 _WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_WEEKDAYS_EN = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
+_WEEKDAYS_EN = {
+    d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+}
 
 # Words for a day relative to today, longest first so 前天 isn't read as 天.
 _RELATIVE = (
@@ -78,7 +95,9 @@ _NUM = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
 _FULL = re.compile(r"(20\d\d)\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})\s*(?:日|号)?")
 _MONTH_DAY = re.compile(rf"{_NUM}\s*月\s*(?:份)?\s*{_NUM}\s*(?:日|号)")
 _DAY_ONLY = re.compile(rf"(?<![月\d])(?:本月|这个月)?{_NUM}\s*号")
-_EN_DATE = re.compile(r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\b|\b([a-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?\b")
+_EN_DATE = re.compile(
+    r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\b|\b([a-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?\b"
+)
 _DAYS_AGO = re.compile(rf"{_NUM}\s*(天|周|个星期|星期|个月)前|(\d{{1,2}}|[a-z]+)\s+(day|week|month)s?\s+ago")
 _WEEKDAY_ZH = re.compile(r"(上)?(?:周|星期|礼拜)([一二三四五六日天])")
 _WEEKDAY_EN = re.compile(r"\b(last\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
@@ -134,6 +153,7 @@ def _last_weekday(today: date, weekday: int, last_week: bool) -> date:
     return today - timedelta(days=back + (7 if last_week else 0))
 
 
+@lru_cache(maxsize=4096)
 def read_day(text: str, today: date, said_of_issuing: bool = True) -> date | None:
     """The day a message says something happened. With `said_of_issuing`, only a day said of
     issuing counts ("今天上午开的", "issued on 3 Nov"); otherwise any day named."""
@@ -150,13 +170,16 @@ def read_day(text: str, today: date, said_of_issuing: bool = True) -> date | Non
     return None
 
 
-_COUNT_ZH = re.compile(rf"(?:第\s*)?(\d{{1,3}}|[一二两三四五六七八九十]{{1,3}})\s*(?:次|遍|回)")
-_COUNT_EN = re.compile(r"\b(\d{1,3}|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)\s*(?:times?|tries|attempts)?\b")
+_COUNT_ZH = re.compile(r"(?:第\s*)?(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:次|遍|回)")
+_COUNT_EN = re.compile(
+    r"\b(\d{1,3}|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)\s*(?:times?|tries|attempts)?\b"
+)
 _MANY = ("好多次", "很多次", "无数次", "好几十次", "多次", "n次", "好多遍", "很多遍", "无数遍", "many times", "lots of times",
          "over and over", "a lot", "loads of times", "again and again", "dozens of times")  # fmt: skip
 _FEW = ("几次", "好几次", "两三次", "三四次", "a few times", "several times")
 
 
+@lru_cache(maxsize=4096)
 def read_count(text: str) -> int | None:
     """How many times something was done: 查了六次 → 6, 第6次 → 6, "twice" → 2, 好多次 → MANY."""
     for clause in clauses(text):

@@ -15,7 +15,6 @@ from bot.engine.replies import understand
 from bot.engine.summary import render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
-    Answer,
     Context,
     ConversationState,
     Effect,
@@ -271,7 +270,7 @@ class _Turn:
         return state.evolve(known=(*kept, *(r.answer for r in ahead.values())))
 
     def correct(self, state: ConversationState, lead: list[str]) -> Result | None:
-        """"不对，是昨天开的": revise the earlier answer it changes, and carry on from there."""
+        """ "不对，是昨天开的": revise the earlier answer it changes, and carry on from there."""
         rest = correction(self.text)
         sp = self.sp(state)
         if rest is None or sp.book is None or not state.answers:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bot.engine.answer_words import ANSWER_WORDS
 from bot.engine.clauses import Clause, clauses
@@ -20,8 +21,12 @@ from bot.engine.facts import cn_number, read_count, read_day
 from bot.engine.matcher import Keyword
 from bot.engine.normalize import normalize, pinyin_text
 
-_NUMBER = re.compile(r"^(?:第|选|选择|选项|option|no\.?|number|#)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|号|条|\.)?$")
-_FILLERS = re.compile(r"^(?:嗯+|哦+|呃+|啊|那个|就是|我选|选|我觉得|应该是|是)?(.*?)(?:吧|啊|呀|呢|哦|的|了|吧我觉得)*$")
+_NUMBER = re.compile(
+    r"^(?:第|选|选择|选项|option|no\.?|number|#)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|号|条|\.)?$"
+)
+_FILLERS = re.compile(
+    r"^(?:嗯+|哦+|呃+|啊|那个|就是|我选|选|我觉得|应该是|是)?(.*?)(?:吧|啊|呀|呢|哦|的|了|吧我觉得)*$"
+)
 EXACT, FACT_STRENGTH = 1000, 4
 FACT = re.compile(r"^(day)(=|<)(today)$|^(count)(<|>=)(\d+)$|^(outage)$")
 
@@ -52,6 +57,18 @@ def make_choice(
     key: str, names: Sequence[str], says: Sequence[str] = (), fact: str | None = None,
     vocabulary: Mapping[str, Sequence[str]] | None = None,
 ) -> Choice:  # fmt: skip
+    if not says and vocabulary is None:
+        return _plain_choice(key, tuple(names), fact)
+    return _build_choice(key, names, says, fact, vocabulary)
+
+
+@lru_cache(maxsize=4096)
+def _plain_choice(key: str, names: tuple[str, ...], fact: str | None) -> Choice:
+    """The engine's own options recur on every turn: built once each."""
+    return _build_choice(key, names, (), fact, None)
+
+
+def _build_choice(key, names, says, fact, vocabulary) -> Choice:
     words = [*names, key.replace("_", " "), *ANSWER_WORDS.get(key, ())]
     normalised = tuple(dict.fromkeys(n for w in words if (n := normalize(w))))
     compiled = tuple(k for s in says if (k := Keyword.compile(s, vocabulary or {})))
@@ -73,7 +90,7 @@ def _strip_fillers(norm: str) -> str:
     return (m.group(1) if m and m.group(1) else norm).strip()
 
 
-def _says_score(parts: list[Clause], choice: Choice) -> int:
+def _says_score(parts: tuple[Clause, ...], choice: Choice) -> int:
     """The longest of the playbook's phrases for this option found un-negated, a little ahead of a
     plain name of the same length."""
     best = 0
@@ -86,7 +103,7 @@ def _says_score(parts: list[Clause], choice: Choice) -> int:
     return best
 
 
-def _phrase_score(parts: list[Clause], choice: Choice) -> int:
+def _phrase_score(parts: tuple[Clause, ...], choice: Choice) -> int:
     best = _says_score(parts, choice)
     for clause in parts:
         for name in choice.names:

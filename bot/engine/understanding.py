@@ -20,6 +20,7 @@ from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook, Question
 
 UNUSABLE_AHEAD = frozenset({"invalid", "ambiguous"})  # a check outcome read in passing that proves nothing
+AHEAD_MEMO = 1024  # messages whose answers-ahead are kept (several turns may read the same one)
 
 
 def question_choices(catalog: Catalog, book: Playbook, qid: str) -> list[Choice]:
@@ -67,7 +68,9 @@ def _option_reading(qid: str, question: Question, key: str, inferred: bool, lang
 
 def _input_reading(qid: str, question: Question, result: CheckResult, label: str, inferred: bool) -> Reading:
     spec = question.input
-    answer = Answer(qid, label[:500], save=spec.save, outcome=result.outcome, facts=result.facts, inferred=inferred or None)
+    answer = Answer(
+        qid, label[:500], save=spec.save, outcome=result.outcome, facts=result.facts, inferred=inferred or None
+    )
     return Reading(answer, target_of(question, answer), result.message or None)
 
 
@@ -107,12 +110,20 @@ def read_ahead(
     catalog: Catalog, book: Playbook, text: str, today: date, skip: set[str], lang: Lang
 ) -> dict[str, Reading]:
     """Answers this message gives to the playbook's questions other than `skip`."""
-    found: dict[str, Reading] = {}
     if not text:
-        return found
+        return {}
+    memo = catalog.memo.setdefault("ahead", {})
+    key = (book.id, text, today, lang)
+    if key not in memo:
+        if len(memo) >= AHEAD_MEMO:
+            memo.pop(next(iter(memo)))  # the oldest: a message is read ahead once, right when it arrives
+        memo[key] = _read_all_ahead(catalog, book, text, today, lang)
+    return {qid: reading for qid, reading in memo[key].items() if qid not in skip}
+
+
+def _read_all_ahead(catalog: Catalog, book: Playbook, text: str, today: date, lang: Lang) -> dict[str, Reading]:
+    found: dict[str, Reading] = {}
     for qid, question in book.questions.items():
-        if qid in skip:
-            continue
         check = CHECKS[question.input.check] if question.input else None
         result = check.find(text, today) if check is not None else None
         if result is not None and result.outcome not in UNUSABLE_AHEAD:
@@ -154,4 +165,3 @@ def revise(
         if (new.key, new.outcome, new.label) != (old.key, old.outcome, old.label):
             return index, reading
     return None
-

@@ -35,15 +35,29 @@ def symptom_of(sp: Speaker) -> Symptom | None:
     return sp.book.symptom(sp.state.symptom) if sp.book and sp.state.symptom else None
 
 
+RANKINGS_KEPT = 2048
+
+
 def ranked_causes(sp: Speaker):
     if "ranked" not in sp.memo:  # several parts of one reply need the ranking
         symptom = symptom_of(sp)
-        sp.memo["ranked"] = (
-            rank(sp.book, symptom, sp.state.answers, sp.context, sp.state.region)
-            if sp.book is not None and symptom is not None
-            else []
-        )
+        sp.memo["ranked"] = _rank_once(sp, symptom) if sp.book is not None and symptom is not None else []
     return sp.memo["ranked"]
+
+
+def _rank_once(sp: Speaker, symptom: Symptom):
+    """A turn asks for the ranking of the same answers several times, through several speakers."""
+    memo = sp.catalog.memo.setdefault("rankings", {})
+    state, context = sp.state, sp.context
+    key = (
+        sp.book.id, symptom.id, state.region, context.user_region, context.outages,
+        tuple((a.node, a.key, a.outcome, a.label) for a in state.answers),
+    )  # fmt: skip
+    if key not in memo:
+        if len(memo) >= RANKINGS_KEPT:
+            memo.pop(next(iter(memo)))
+        memo[key] = rank(sp.book, symptom, state.answers, context, state.region)
+    return memo[key]
 
 
 def region_needed(sp: Speaker) -> OutageInfo | None:

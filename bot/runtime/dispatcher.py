@@ -173,7 +173,8 @@ class Dispatcher:
                         extra += await self.handover.open(key, effect.summary, now)
                 await self.store.commit(self._turn(row, key, new_state, effects, extra), now)
     async def _hand_over(self, row: InboxRow, state: ConversationState, now) -> bool:
-        """Support work, or a user whose case is with a person: relay instead of diagnosing."""
+        """Support work, or a user whose case is with a person: relay instead of diagnosing. False
+        when the engine should answer (no case, or the user left the queue to start over)."""
         inbound = row.inbound
         async with self.store.transaction():
             messages = None
@@ -183,7 +184,9 @@ class Dispatcher:
                 case = await self.handover.active_case(inbound.key)
                 if case is None:
                     return False
-                messages = await self.handover.from_user(case, inbound)
+                messages = await self.handover.from_user(case, inbound, self._lang(state, inbound), now)
+                if messages is None:
+                    return False
             await self._commit_unchanged(row, state, messages, now)
         return True
 

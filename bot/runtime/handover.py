@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from bot.engine.intents import intent_of
 from bot.engine.texts import ui_texts
 from bot.engine.types import ConversationKey, Inbound
 from bot.store.base import Case, OutboundMessage
@@ -81,12 +82,27 @@ class Handover:
             return []
         return self._to_support(self.t("case_announce", id=case.id, text=summary), case.id, claim_button=True)
 
-    async def from_user(self, case: Case, inbound: Inbound) -> list[OutboundMessage]:
-        text = inbound.text or inbound.choice or ""
-        message = self.t("case_from_user", id=case.id, text=text)
+    async def from_user(self, case: Case, inbound: Inbound, lang: str, now: datetime) -> list[OutboundMessage] | None:
+        """A message from a user whose case is open: relayed, and acknowledged while nobody has
+        taken it. /cancel (or "算了") leaves the queue; /start and /restart leave it and start over
+        (None: the engine answers); /help says what is going on."""
+        text = (inbound.text or "").strip()
+        answer = self._reply_here(inbound, lang, str(inbound.key))
+        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.startswith("/") else None
+        wants = intent_of(text) if command is None and inbound.choice is None else None
+        if command in ("/cancel", "/start", "/restart", "/menu") or wants in ("cancel", "restart"):
+            await self.app.store.close_case(case.id, now)
+            notice = self._to_support(self.t("case_cancelled_agents", id=case.id), case.id)
+            if command in ("/start", "/restart", "/menu") or wants == "restart":
+                await self.app.store.enqueue(notice, now)
+                return None
+            return [*notice, answer(self.t("handover_cancelled", lang))]
+        if command == "/help" or wants == "help":
+            return [answer(self.t("handover_waiting_help", lang, status=case.status))]
+        message = self.t("case_from_user", id=case.id, text=text or inbound.choice or "")
         if case.status == "claimed":
             return self._to_agent(case, message)
-        return self._to_support(message, case.id)
+        return [*self._to_support(message, case.id), answer(self.t("handover_waiting_ack", lang))]
 
     # ---- the agent's side ---------------------------------------------------------------------
 
@@ -123,16 +139,18 @@ class Handover:
             return None  # not support work: the bot serves them like anyone else
         return []  # chatter among agents in the support chat
 
-    def _reply_here(self, inbound: Inbound):
+    def _reply_here(self, inbound: Inbound, lang: str | None = None, conversation: str | None = None):
+        """A function answering whoever sent `inbound`, in the same chat."""
+
         def reply(text: str) -> OutboundMessage:
             payload = {
                 "text": text,
                 "options": [],
-                "lang": self.lang,
+                "lang": lang or self.lang,
                 "user": inbound.key.user,
                 "in_reply_to": inbound.ref,
             }
-            return OutboundMessage(inbound.key.channel, inbound.key.chat, payload)
+            return OutboundMessage(inbound.key.channel, inbound.key.chat, payload, conversation)
 
         return reply
 
