@@ -41,7 +41,7 @@ BOT_ENV = {
 }
 # One conversation from "invoices don't show up" to the diagnosis: every turn has exactly one reply.
 # Every benchmark that talks to the bot uses it.
-SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
+SCRIPT = ("发票查不到", "1", "2", "3", "跳过", "1")
 AGAIN = (*SCRIPT, "/restart")  # users who talk on start over
 REPLY_TIMEOUT_S = 30.0
 

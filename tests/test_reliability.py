@@ -21,7 +21,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom, WeComCallbacks
 from tests.test_wecom import wecom_env
 
-SCRIPT = ("发票查不到", "1", "1", "3", "跳过", "1")
+SCRIPT = ("发票查不到", "1", "2", "3", "跳过", "1")
 # what the reply to each turn of SCRIPT asks or says
 REPLY_MARKERS = ("是在哪里查不到", "什么时候开具", "上传状态", "请粘贴发票号码", "税务部门最近是否发布", "最可能的原因")
 SECRET = "reliability-secret"

@@ -312,7 +312,7 @@ class _Turn:
             node="menu",
             playbook=book.id,
             symptom=symptom.id,
-            symptom_text=self.text if key is None else None,
+            symptom_text=self.text if self.inbound.choice is None else None,
             answers=(),
             known=(),
             cause=None,
@@ -321,7 +321,7 @@ class _Turn:
             tried=(),
             paused=None,
         )
-        state = self.learn(state, self.text if key is None else "")
+        state = self.learn(state, self.text if self.inbound.choice is None else "")
         sp = self.sp(state)
         lead = [*lead, views.outage_note(sp), sp.t("symptom_chosen", symptom=sp.local(symptom.title))]
         return self.go(state, symptom.start, lead)
@@ -521,7 +521,7 @@ class _Turn:
             return self.say(self._resumed(state), lead)
         if state.answers:
             last = state.answers[-1]
-            return self.say(state.evolve(node=last.node, answers=state.answers[:-1]), lead)
+            return self.say(state.evolve(node=last.node, answers=state.answers[:-1], paused=None), lead)
         if state.symptom:
             return self.say(state.fresh().evolve(node="menu", started_at=state.started_at), lead)
         return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("at_start")])
