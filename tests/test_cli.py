@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from tests.conftest import ROOT
 
 
-def run(*args: str, stdin: str = "", env: dict | None = None, cwd: Path | None = None):
+def run(*args: str, stdin: str = "", env: dict | None = None, cwd: Path | None = None, timeout: float = 60):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -22,7 +23,7 @@ def run(*args: str, stdin: str = "", env: dict | None = None, cwd: Path | None =
         text=True,
         env=full_env,
         cwd=cwd or ROOT,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -84,10 +85,12 @@ def test_default_database_is_in_the_user_data_directory(tmp_path):
     assert (tmp_path / "xdg" / "outage-bot" / "outage-bot.db").exists()
 
 
-def test_check_is_clean_for_the_shipped_playbooks():
-    result = run("check")
-    assert result.returncode == 0 and result.stdout == ""
+def test_check_explores_every_state_of_the_shipped_playbooks_without_a_failure():
+    result = run("check", timeout=900)  # the walk through every state takes a few minutes
+    assert result.returncode == 0 and result.stdout == "", result.stdout[-2000:]
     assert "0 error(s), 0 warning(s)" in result.stderr
+    explored = re.search(r"invoice: explored (\d+) states in 4 contexts \((\d+) turns", result.stderr)
+    assert explored and int(explored.group(1)) > 10_000, result.stderr
 
 
 def test_check_reports_file_and_line_and_never_a_traceback(tmp_path):

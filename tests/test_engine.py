@@ -62,17 +62,19 @@ def test_diagnosis_ranks_causes_by_evidence_and_says_why(catalog):
 def test_declared_outage_counts_for_maintenance_and_is_announced(catalog):
     outage = OutageInfo(system="tax_invoice", summary="全市发票系统升级")
     context = Context(outages=(outage,))
-    _, reply, _ = talk(catalog, ["发票查不到", "4", "3", "4", "跳过", "5"], context=context)
+    _, reply, _ = talk(catalog, ["发票查不到", "4", "3", "4", "跳过"], context=context)
+    assert reply.node == "diagnosis"  # the declared outage answered "is there a notice?"
     assert reply.causes[0].id == "maintenance"
-    assert "官方已通报：全市发票系统升级" in reply.text
+    assert "本助手的管理员已发布故障通报：全市发票系统升级" in reply.text
+    assert "官方" not in reply.text  # an admin's declaration is never the tax authority's
     other_system = Context(outages=(replace(outage, system="payroll"),))
     _, reply, _ = talk(catalog, ["发票查不到", "4", "3", "4", "跳过", "5"], context=other_system)
-    assert "官方已通报" not in reply.text
+    assert "管理员已发布故障通报" not in reply.text
 
 
 def test_steps_show_progress_and_back_undoes_a_mark(catalog):
-    state, reply, _ = talk(catalog, ["开票提示额度不足", "3", "4", "1"])
-    assert (state.node, state.cause) == ("steps", "policy_change")
+    state, reply, _ = talk(catalog, ["开票提示额度不足", "1"])
+    assert (state.node, state.cause) == ("steps", "quota_limit")
     assert reply.text.startswith("步骤 1/3")
     state, reply, _ = talk(catalog, ["1", "2"], state=state)
     assert state.marks == ("done", "skip") and reply.text.startswith("步骤 3/3")

@@ -200,13 +200,13 @@ async def test_regional_outage_asks_where_the_user_is_and_remembers(app):
     (question,) = await say(app, "5", user="42", chat="42")
     assert "您所在的地区是" in question and "北京" in question
     (diagnosis,) = await say(app, "北京市", user="42", chat="42")
-    assert "官方已通报故障" in diagnosis  # the outage counts: same place
+    assert "管理员已通报故障" in diagnosis  # the outage counts: same place
     assert await app.store.region_of("telegram:42") == "北京"  # "北京市" picked the 北京 option
     for text in ["/restart", "发票查不到", "4", "3", "4", "跳过"]:
         await say(app, text, user="43", chat="43")
     (question,) = await say(app, "5", user="43", chat="43")
     (diagnosis,) = await say(app, "2", user="43", chat="43")  # somewhere else
-    assert "官方已通报故障" not in diagnosis
+    assert "管理员已通报故障" not in diagnosis
     assert await app.store.region_of("telegram:43") is None
 
 

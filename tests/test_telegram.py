@@ -107,7 +107,7 @@ def test_group_members_have_their_own_conversations(telegram, polling_bot):
     telegram.push(telegram.press(keyboard(for_alice)[0], for_alice, user=1))  # Alice's own press
     next_for_alice = telegram.wait_sent(3)[2]
     assert "什么时候开具" in next_for_alice["params"]["text"]
-    reply_to_bot = telegram.message("今天开的", user=1, chat=group, reply_to_message=next_for_alice["message"])
+    reply_to_bot = telegram.message("昨天开的", user=1, chat=group, reply_to_message=next_for_alice["message"])
     telegram.push(reply_to_bot)
     assert "上传状态" in telegram.wait_sent(4)[3]["params"]["text"]
     time.sleep(0.5)
