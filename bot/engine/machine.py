@@ -27,7 +27,15 @@ from bot.engine.types import (
     SaveRecord,
     SetTimer,
 )
-from bot.engine.understanding import Reading, outage_reading, read_ahead, read_answer, revise, target_of
+from bot.engine.understanding import (
+    Reading,
+    outage_reading,
+    read_ahead,
+    read_answer,
+    reading_of,
+    revise,
+    target_of,
+)
 from bot.i18n import Lang, parse_lang
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import DIAGNOSE, Question, Remind
@@ -172,8 +180,7 @@ class _Turn:
             if intent is not None:
                 return self.said(state, intent, lead)
         if key == "restart":
-            state = state.fresh().evolve(started_at=state.started_at)
-            return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("restarted")])
+            return self.restart(state, lead)
         if key == "back":
             return self.back(state, lead)
         if key == "contacts":
@@ -225,14 +232,17 @@ class _Turn:
         both = "” / “".join(labels[k] for k in keys if k in labels)
         return self.say(state, [*lead, sp.t("which_one", text=both)])
 
+    def restart(self, state: ConversationState, lead: list[str]) -> Result:
+        state = state.fresh().evolve(started_at=state.started_at)
+        return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("restarted")])
+
     def said(self, state: ConversationState, intent: str, lead: list[str]) -> Result:
         """Things people say anywhere: a person, thanks, hello, who are you, stop, help, contacts."""
         sp = self.sp(state)
         if intent == "human":
             return self.human(state, lead)
         if intent == "restart":
-            state = state.fresh().evolve(started_at=state.started_at)
-            return self.say(state.evolve(node="menu"), [*lead, self.sp(state).t("restarted")])
+            return self.restart(state, lead)
         if intent == "back":
             return self.back(state, lead)
         if intent == "cancel":
@@ -380,9 +390,7 @@ class _Turn:
         question = sp.book.questions[qid]
         answer = next((a for a in state.known if a.node == qid), None)
         if answer is not None:
-            option = next((o for o in question.options if o.key == answer.key), None)
-            note = dict(option.note) if option is not None and option.note else None
-            return Reading(answer, target_of(question, answer), note)
+            return reading_of(question, answer)
         if self._outage_applies(state):
             return outage_reading(sp.book, qid, sp.lang)
         return None
@@ -482,11 +490,10 @@ class _Turn:
             return self.say(self._resumed(state), [*lead, sp.t("record_cancelled")])
         if not self.text or self.inbound.choice is not None:
             return self.not_understood(state, lead)
-        today = self.now.astimezone(ZoneInfo(self.context.tz)).date()
         parsers = {
-            "record_number": lambda t: record.parse_number(t, today),
+            "record_number": lambda t: record.parse_number(t, self.today),
             "record_amount": record.parse_amount,
-            "record_date": lambda t: record.parse_date(t, today),
+            "record_date": lambda t: record.parse_date(t, self.today),
             "record_counterparty": record.parse_counterparty,
         }
         parsed = parsers[state.node](self.text)

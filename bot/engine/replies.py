@@ -27,7 +27,7 @@ _NUMBER = re.compile(
 _FILLERS = re.compile(
     r"^(?:嗯+|哦+|呃+|啊|那个|就是|我选|选|我觉得|应该是|是)?(.*?)(?:吧|啊|呀|呢|哦|的|了|吧我觉得)*$"
 )
-EXACT, FACT_STRENGTH = 1000, 4
+FACT_STRENGTH = 4  # a fact (a day, a count) weighs like a four-character phrase
 FACT = re.compile(r"^(day)(=|<)(today)$|^(count)(<|>=)(\d+)$|^(outage)$")
 
 

@@ -62,8 +62,14 @@ def target_of(question: Question, answer: Answer) -> str | None:
 
 def _option_reading(qid: str, question: Question, key: str, inferred: bool, lang: Lang) -> Reading:
     option = next(o for o in question.options if o.key == key)
-    answer = Answer(qid, pick(option.label, lang), key=key, inferred=inferred or None)
-    return Reading(answer, option.next or question.next, dict(option.note) if option.note else None)
+    return reading_of(question, Answer(qid, pick(option.label, lang), key=key, inferred=inferred or None))
+
+
+def reading_of(question: Question, answer: Answer) -> Reading:
+    """An answer already given (to an option) as a Reading: where it leads, and its option's note."""
+    option = next((o for o in question.options if o.key == answer.key), None)
+    note = dict(option.note) if option is not None and option.note else None
+    return Reading(answer, target_of(question, answer), note)
 
 
 def _input_reading(qid: str, question: Question, result: CheckResult, label: str, inferred: bool) -> Reading:

@@ -34,7 +34,7 @@ from bot.engine.types import (
 )
 from bot.i18n import pick
 from bot.playbook.catalog import Catalog
-from bot.playbook.lint import successors
+from bot.playbook.lint import reachable
 from bot.playbook.model import Playbook
 
 NOW = datetime.fromisoformat("2026-03-02T10:00:00+08:00")  # a Monday morning in Beijing
@@ -124,7 +124,7 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
         (name, slot.get("outcome"), slot.get("family")) for name, slot in state.slots().items() if name in read
     )
     data["last"] = state.answers[-1].node if state.answers else None
-    ahead = _reachable(book, state.node)
+    ahead = reachable(book, [state.node])
     data["known"] = sorted((a.node, a.key or "", a.outcome or "") for a in state.known if a.node in ahead)
     data["marks"] = len(state.marks)
     data["paused"] = state.paused is not None
@@ -146,18 +146,6 @@ def _slots_read(catalog: Catalog, book: Playbook) -> frozenset[str]:
     if book.id not in memo:
         memo[book.id] = frozenset(a or b for a, b in _SLOT_REF.findall(book.model_dump_json()))
     return memo[book.id]
-
-
-def _reachable(book: Playbook, node: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [node]
-    while todo:
-        qid = todo.pop()
-        if qid in seen or qid not in book.questions:
-            continue
-        seen.add(qid)
-        todo.extend(successors(book.questions[qid]))
-    return seen
 
 
 def explore(catalog: Catalog, book: Playbook) -> Exploration:

@@ -18,9 +18,10 @@ def successors(question: Question) -> set[str]:
     return {t for t in targets if t}
 
 
-def reachable(book: Playbook) -> set[str]:
+def reachable(book: Playbook, starts: list[str] | None = None) -> set[str]:
+    """The questions reachable from `starts` (default: every symptom's first question)."""
     seen: set[str] = set()
-    todo = [s.start for s in book.symptoms]
+    todo = list(starts) if starts is not None else [s.start for s in book.symptoms]
     while todo:
         node = todo.pop()
         if node in seen or node not in book.questions:
