@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import open_app
@@ -57,6 +57,7 @@ async def console_app(tmp_path, monkeypatch):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(TEXT.filter(lambda t: t.strip() and "\n" not in t), min_size=1, max_size=5))
+@example(messages=["0", "0\x850"])  # an echoed NEL once split a JSON line in two
 async def test_the_console_answers_anything(console_app, messages):
     out = io.StringIO()
     chat = ConsoleChat(console_app, f"fuzz-{uuid.uuid4().hex}", None, True, out)

@@ -27,9 +27,14 @@ def format_plain(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Line ends that json.dumps leaves raw but str.splitlines() and other readers split on: escaped, so one record
+# stays one line whatever the user typed (the text may echo their words).
+_LINE_ENDS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
 def format_jsonl(payload: dict[str, Any]) -> str:
     keep = ("text", "options", "state", "symptom", "causes")
-    return json.dumps({k: payload.get(k) for k in keep}, ensure_ascii=False)
+    return json.dumps({k: payload.get(k) for k in keep}, ensure_ascii=False).translate(_LINE_ENDS)
 
 
 class ConsoleChat:
