@@ -7,11 +7,11 @@ the off-topic rejection rate, on the labelled set in match_eval.yaml.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import yaml
+from eval_report import emit
 
 from bot.playbook.loader import load_catalog
 from bot.playbook.shipped import shipped_playbooks_dir
@@ -66,14 +66,8 @@ def main() -> int:
 
         args.threshold = Settings.model_fields["MATCH_THRESHOLD"].default
     reports = {name: evaluate(args.threshold, path) for name, path in EVAL_FILES.items()}
-    if args.json:
-        print(
-            json.dumps(
-                {name: {k: v for k, v in r.items() if k != "misses"} for name, r in reports.items()}, ensure_ascii=False
-            )
-        )
-        return 0
-    for name, report in reports.items():
+
+    def print_one(name: str, report: dict) -> None:
         print(f"[{name}] {report['messages']} labelled messages, threshold {report['threshold']:.2f}")
         print(f"{'symptom':<20}{'n':>4}{'precision':>11}{'recall':>8}")
         for symptom, row in report["per_symptom"].items():
@@ -86,8 +80,8 @@ def main() -> int:
         if args.show_misses:
             for miss in report["misses"]:
                 print(f"  MISS {miss['text']!r}: want {miss['truth']}, got {miss['got']} ({miss['score']:.2f})")
-        print()
-    return 0
+
+    return emit(reports, args.json, print_one)
 
 
 if __name__ == "__main__":

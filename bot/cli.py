@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="*", type=Path, help="transcript files or directories (default: playbooks/tests)")
     test.add_argument("--playbooks", type=Path)
     test.add_argument("-v", "--verbose", action="store_true", help="list every case, not only failures")
+    test.add_argument(
+        "--coverage",
+        action="store_true",
+        help="list the options, causes and steps no transcript exercises (fails if any)",
+    )
     return parser
 
 
@@ -184,11 +189,13 @@ def cmd_graph(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.transcript_coverage import Coverage, gaps
     from bot.transcripts import run_transcripts
 
     catalog = _load_catalog(settings)
     paths = args.paths or [_playbook_dir(settings) / "tests"]
-    results = run_transcripts(catalog, paths)
+    coverage = Coverage() if args.coverage else None
+    results = run_transcripts(catalog, paths, coverage)
     for result in results:
         if not result.ok:
             print(f"FAILED {result.id}")
@@ -198,7 +205,13 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
             print(f"PASSED {result.id}")
     failed = sum(not r.ok for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
-    return EXIT_FAILED if failed or not results else EXIT_OK
+    uncovered = []
+    if coverage is not None:
+        uncovered, totals = gaps(catalog, coverage)
+        for gap in uncovered:
+            print(f"NOT COVERED {gap}")
+        print("coverage: " + ", ".join(f"{kind}s {hit}/{total}" for kind, (hit, total) in totals.items()))
+    return EXIT_FAILED if failed or not results or uncovered else EXIT_OK
 
 
 # subcommands that only talk to the database, each an async function of (args, settings)

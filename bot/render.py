@@ -33,6 +33,7 @@ TEMPLATE_VARIABLES = frozenset(
         "count",
         "usage",
         "slots",
+        "chosen",
         "outage",
         "lang",
         "symptom",

@@ -29,6 +29,7 @@ from bot.engine.machine import step
 from bot.engine.types import Context, ConversationKey, ConversationState, Inbound, OutageInfo, Reply
 from bot.playbook.catalog import Catalog
 from bot.playbook.yamlsrc import LineDict, YamlSourceError, line_of, load_yaml
+from bot.transcript_coverage import Coverage
 
 START = datetime.fromisoformat("2026-03-02T10:00:00+08:00")  # a Monday morning in Beijing
 TURN_KEYS = {"say", "press", "expect"}
@@ -92,7 +93,9 @@ def _check(expect: dict, reply: Reply, where: str) -> list[str]:
     return failures
 
 
-def run_case(catalog: Catalog, case: LineDict, path: str, default_lang: str) -> CaseResult:
+def run_case(
+    catalog: Catalog, case: LineDict, path: str, default_lang: str, coverage: Coverage | None = None
+) -> CaseResult:
     result = CaseResult(path, str(case.get("name", f"line {case.line}")), case.line)
     unknown = set(case) - CASE_KEYS
     if unknown:
@@ -128,6 +131,8 @@ def run_case(catalog: Catalog, case: LineDict, path: str, default_lang: str) -> 
         if not replies:
             result.failures.append(f"{where}: the bot did not reply")
             break
+        if coverage is not None:
+            coverage.record(state, replies[-1])
         failures = _check(expect, replies[-1], where)
         if failures:
             result.failures.extend(failures)
@@ -136,7 +141,7 @@ def run_case(catalog: Catalog, case: LineDict, path: str, default_lang: str) -> 
     return result
 
 
-def run_file(catalog: Catalog, path: Path) -> list[CaseResult]:
+def run_file(catalog: Catalog, path: Path, coverage: Coverage | None = None) -> list[CaseResult]:
     name = str(path)
     try:
         doc = load_yaml(path.read_text(encoding="utf-8"))
@@ -146,8 +151,8 @@ def run_file(catalog: Catalog, path: Path) -> list[CaseResult]:
         return [CaseResult(name, "(file)", exc.line, [f"{name}:{exc.line}: {exc.message}"])]
     if not isinstance(doc, LineDict) or not isinstance(doc.get("cases"), list):
         return [CaseResult(name, "(file)", 1, [f"{name}:1: a transcript file needs a `cases:` list"])]
-    return [run_case(catalog, case, name, doc.get("lang", "zh")) for case in doc["cases"]]
+    return [run_case(catalog, case, name, doc.get("lang", "zh"), coverage) for case in doc["cases"]]
 
 
-def run_transcripts(catalog: Catalog, paths: list[Path]) -> list[CaseResult]:
-    return [result for file in transcript_files(paths) for result in run_file(catalog, file)]
+def run_transcripts(catalog: Catalog, paths: list[Path], coverage: Coverage | None = None) -> list[CaseResult]:
+    return [result for file in transcript_files(paths) for result in run_file(catalog, file, coverage)]

@@ -152,6 +152,19 @@ def test_transcript_tests_report_like_a_test_runner(tmp_path):
     assert result.stdout.splitlines()[-1] == "0 passed, 1 failed"
 
 
+def test_transcript_coverage_lists_what_no_transcript_reaches(tmp_path):
+    shipped = run("test", "--coverage")
+    assert shipped.returncode == 0, shipped.stdout[-2000:]
+    totals = re.findall(r"(\d+)/(\d+)", shipped.stdout.splitlines()[-1])
+    assert len(totals) == 3 and all(hit == total for hit, total in totals)  # the shipped playbook: 100 %
+    one = tmp_path / "one.yaml"
+    one.write_text("cases:\n  - name: one\n    turns:\n      - say: 发票查不到\n", encoding="utf-8")
+    partial = run("test", "--coverage", str(one))
+    assert partial.returncode == 1
+    assert "NOT COVERED option invoice: q_where → platform" in partial.stdout
+    assert "NOT COVERED step   invoice: tax_device step 5" in partial.stdout
+
+
 def test_a_bad_setting_is_named(env):
     result = run("match", "x", env={**env, "MATCH_THRESHOLD": "high"})
     assert result.returncode == 2

@@ -28,6 +28,9 @@ class Check:
     # or None where the sentence holds none: how a message answers this question before it is asked
     find: Callable[[str, date], CheckResult | None] = lambda raw, today: None
     samples: Mapping[str, str] = field(default_factory=dict)  # a typed input per outcome, for the explorer
+    # outcomes that, found in passing, prove nothing: digits that aren't a valid invoice number
+    # may be a phone number or an amount; a tax ID with a wrong check character is still evidence
+    weak_ahead: frozenset[str] = frozenset()
 
 
 def _text(raw: str, today: date) -> CheckResult:
@@ -35,7 +38,8 @@ def _text(raw: str, today: date) -> CheckResult:
 
 
 _INVOICE = re.compile(
-    r"(?<![0-9A-Za-z])(?:\d{10}|\d{12})\s+\d{8}(?!\d)"  # code and number
+    r"(?<![0-9A-Za-z])(?:\d{10}|\d{12})"  # code and number, apart or named: 代码1100154130，号码03630024
+    r"(?:\s+|\s*[,，、;；/]?\s*(?:发票)?(?:号码|number|no\.?)\s*[:：]?\s*)\d{8}(?!\d)"
     r"|(?<![0-9A-Za-z])(?:\d{8}|\d{10,12}|\d{18}|\d{20})(?![0-9A-Za-z])"  # one run of a known length
 )
 _TAX_ID = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{18}(?![0-9A-Za-z])")
@@ -83,6 +87,7 @@ CHECKS: dict[str, Check] = {
             "ambiguous": "110015413000000050",
             "invalid": "12345",
         },
+        frozenset({"invalid", "ambiguous"}),
     ),
     "tax_id": Check(
         frozenset({"valid", "invalid"}),

@@ -10,21 +10,29 @@ from bot.checks.result import CheckResult
 # (outcome, platform result code, patterns). Order matters: the daily-limit message also says 次日,
 # 部分红冲 also says 红冲, and 异常行为 (blocked) also says 异常.
 # Codes and texts: public clients of the verification platform (see the shared domain notes).
+# fmt: off
 RULES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
-    ("daily_limit", "002", ("查验次数", "超过该张发票当日", "daily limit", "too many verifications")),
-    ("same_day", None, ("当日开具", "次日进行查验", "rqerr", "issued today", "next day")),
+    ("daily_limit", "002", ("查验次数", "超过该张发票当日", "查太多次", "查了太多次", "次数超", "次数用完",
+                            "次数上限", "daily limit", "too many verifications", "verification limit",
+                            "verified too many")),
+    ("same_day", None, ("当日开具", "次日进行查验", "次日再查", "明天再查", "第二天再查", "次日查验", "rqerr",
+                        "issued today", "next day", "try tomorrow")),
     ("too_frequent", "003", ("太频繁", "过于频繁", "频繁", "too frequent")),
     ("busy", "004", ("繁忙", "服务器忙", "系统异常", "busy")),
     ("blocked", "020", ("异常行为", "封", "blocked")),
     ("partly_red", None, ("部分红冲", "部分冲红", "partly reversed", "partially reversed", "partial red")),
-    ("abnormal", None, ("异常凭证", "状态异常", "发票异常", "失控", "abnormal")),
+    ("abnormal", None, ("异常凭证", "状态异常", "发票异常", "异常发票", "异常票", "失控", "abnormal")),
     ("illegal_request", "005", ("非法请求", "illegal")),
     ("captcha", "007", ("验证码", "captcha")),
-    ("mismatch", "006", ("不一致", "不符", "mismatch", "does not match", "doesn't match")),
-    ("no_record", "009", ("查无此票", "查无", "不存在", "no record", "not found", "no such invoice")),
+    ("mismatch", "006", ("不一致", "不符", "对不上", "mismatch", "does not match", "doesn't match", "don't match",
+                         "do not match", "not match")),
+    ("no_record", "009", ("查无此票", "查无", "不存在", "没有这张票", "没有该发票", "没有此票", "没这张票",
+                          "没有这张发票", "no record", "not found", "no such invoice")),
     ("void", None, ("作废", "红冲", "红字", "void", "cancel", "reversed")),
     ("timeout", "010", ("超时", "系统错误", "网络", "timeout", "timed out", "system error", "network")),
 )
+# fmt: on
+
 CODES = {
     "001": "success",
     "002": "daily_limit",
@@ -78,6 +86,17 @@ NOTES = {
         "zh": "“异常凭证 / 状态异常”是税务机关标记的状态，不是您填错了：请联系主管税务机关或拨打 12366 确认。",
         "en": "An abnormal status (异常凭证) is set by the tax authority; it is not a typing mistake. Ask your tax "
         "office or call 12366.",
+    },
+    "busy": {
+        "zh": "查验平台提示系统异常或繁忙（代码 015）：这是平台一侧的问题，不是这张发票的问题；"
+        "稍后再查，不要连续重复提交。",
+        "en": "The verification platform reports a system error or overload (code 015): a problem on the platform's "
+        "side, not with this invoice. Try again later, without submitting over and over.",
+    },
+    "too_frequent": {
+        "zh": "查验平台提示请求太频繁（代码 016）：过一段时间再查，不要连续重复提交。",
+        "en": "The verification platform says requests are too frequent (code 016): wait a while before trying "
+        "again, without submitting over and over.",
     },
     "unclear": {
         "zh": "代码 010 在不同的查验客户端里含义不同（有的表示查无此票，有的表示网络超时），单凭它判断不了原因。",

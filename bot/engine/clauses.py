@@ -14,10 +14,14 @@ from functools import lru_cache
 from bot.engine.normalize import normalize
 
 _BREAKS = re.compile(r"[，,。.;；!！?？\n、:：]+|(?:但是|不过|可是|而是|\bbut\b|\bhowever\b|\bthough\b)")
-_CJK_NEGATORS = ("不", "没", "未", "非", "别", "无", "否")
+NEGATORS = ("不", "没", "未", "非", "别", "无", "否")
 _LATIN_NEGATORS = frozenset({"not", "no", "never", "nor", "without", "neither"})
 CJK_WINDOW = 3  # characters before a phrase that may negate it: 不是今天, 并没有作废
 LATIN_WINDOW = 3  # words before a phrase: "was not issued today"
+# A-not-A asks rather than denies: "有没有作废" is "was it voided?", never "not voided". It is
+# rewritten as ASKED, and what follows it is neither asserted nor denied.
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+ASKED = "吗"
 
 
 @dataclass(frozen=True)
@@ -36,14 +40,27 @@ class Clause:
             at = self.text.find(phrase, at + 1)
         return found
 
-    def negated_at(self, start: int, phrase: str) -> bool:
+    def asked_at(self, start: int) -> bool:
+        """The phrase at `start` is what an A-not-A question asks about (不知道有没有作废)."""
+        return ASKED in self.text[max(0, start - CJK_WINDOW) : start]
+
+    def denied_at(self, start: int, phrase: str) -> bool:
+        """Denied just before: 不是今天, "was not issued today"."""
         if phrase.isascii():
             before = self.text[:start].split()[-LATIN_WINDOW:]
             return any(word in _LATIN_NEGATORS for word in before)
-        if phrase.startswith(_CJK_NEGATORS):
+        if phrase.startswith(NEGATORS):
             return False  # 不知道 after 我: the phrase carries its own negation
         window = self.text[max(0, start - CJK_WINDOW) : start]
-        return any(n in window for n in _CJK_NEGATORS)
+        return any(n in window for n in NEGATORS)
+
+    def negated_at(self, start: int, phrase: str) -> bool:
+        """Not asserted here: denied just before (不是今天), or asked about (有没有作废)."""
+        return self.denied_at(start, phrase) or (not phrase.isascii() and self.asked_at(start))
+
+    def said(self, phrase: str) -> bool:
+        """The phrase occurs un-denied, asked about or not: "有没有人工客服" asks for a person."""
+        return any(not self.denied_at(i, phrase) for i in self.find(phrase))
 
     def has(self, phrase: str) -> bool:
         """The phrase occurs here at least once without a negation before it."""
@@ -62,5 +79,5 @@ def _latin(phrase: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=4096)
 def clauses(text: str) -> tuple[Clause, ...]:
-    parts = (normalize(part) for part in _BREAKS.split(text or ""))
+    parts = (_A_NOT_A.sub(ASKED, normalize(part)) for part in _BREAKS.split(text or ""))
     return tuple(Clause(p) for p in parts if p)

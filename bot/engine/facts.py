@@ -91,7 +91,7 @@ def _not_future(day: date | None, today: date) -> date | None:
     return day
 
 
-_NUM = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
+_NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
 _FULL = re.compile(r"(20\d\d)\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})\s*(?:日|号)?")
 _MONTH_DAY = re.compile(rf"{_NUM}\s*月\s*(?:份)?\s*{_NUM}\s*(?:日|号)")
 _DAY_ONLY = re.compile(rf"(?<![月\d])(?:本月|这个月)?{_NUM}\s*号")
@@ -99,6 +99,14 @@ _EN_DATE = re.compile(
     r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\b|\b([a-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?\b"
 )
 _DAYS_AGO = re.compile(rf"{_NUM}\s*(天|周|个星期|星期|个月)前|(\d{{1,2}}|[a-z]+)\s+(day|week|month)s?\s+ago")
+_HOURS_AGO = re.compile(
+    r"(?:\d{1,2}|[一二两三四五六七八九十半几]{1,3})\s*个?\s*(?:小时|钟头|分钟)(?:之)?前"
+    r"|\b(?:\d{1,2}|an?|one|two|three|four|five|six|a few|few|half an?)\s+(?:hours?|minutes?|mins?)\s+ago\b"
+)  # said of today
+_FEW_DAYS_AGO = ("前几天", "几天前", "好几天前", "几天之前", "前两天", "这几天", "a few days ago", "few days ago",
+                 "couple of days ago", "couple days ago", "the other day", "some days ago")  # fmt: skip
+_EN_DAY_ONLY = re.compile(r"\bon\s+the\s+(\d{1,2})(?:st|nd|rd|th)?\b")
+_MONTH_ONLY = re.compile(rf"{_NUM}\s*月(?:份)?(?![初底末中\d一二两三四五六七八九十])|\bin\s+([a-z]{{3,9}})\b")
 _WEEKDAY_ZH = re.compile(r"(上)?(?:周|星期|礼拜)([一二三四五六日天])")
 _WEEKDAY_EN = re.compile(r"\b(last\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 _MONTH_START = ("月初", "这个月初", "本月初", "beginning of the month", "start of the month")
@@ -124,9 +132,16 @@ def _day_in(clause: Clause, today: date) -> tuple[date, int] | None:
         if amount is not None:
             days = amount * (7 if unit in ("周", "个星期", "星期", "week") else 30 if unit in ("个月", "month") else 1)
             return today - timedelta(days=days), m.start()
+    if m := _HOURS_AGO.search(text):
+        return today, m.start()
+    for word in _FEW_DAYS_AGO:
+        if found := clause.find(word):
+            return today - timedelta(days=FEW), found[0]
     for words, back in _RELATIVE:
         for word in words:
             for start in clause.find(word):
+                if clause.asked_at(start):
+                    continue  # 是不是今天开的: a question, not a day
                 if clause.negated_at(start, word):
                     return today - timedelta(days=max(back, 1)), start  # 不是今天开的: before today
                 return today - timedelta(days=back), start
@@ -137,7 +152,7 @@ def _day_in(clause: Clause, today: date) -> tuple[date, int] | None:
         return _last_weekday(today, _WEEKDAYS_ZH[m[2]], bool(m[1])), m.start()
     if m := _WEEKDAY_EN.search(text):
         return _last_weekday(today, _WEEKDAYS_EN[m[2]], bool(m[1])), m.start()
-    if m := _DAY_ONLY.search(text):
+    if m := _DAY_ONLY.search(text) or _EN_DAY_ONLY.search(text):
         day = cn_number(m[1])
         if day and (d := _valid(today.year, today.month, day)):
             if d > today:  # the 28th said on the 3rd: last month's
@@ -145,6 +160,10 @@ def _day_in(clause: Clause, today: date) -> tuple[date, int] | None:
                 d = _valid(last_month.year, last_month.month, day)
             if d:
                 return d, m.start()
+    if m := _MONTH_ONLY.search(text):
+        month = cn_number(m[1]) if m[1] else _MONTHS.get(m[2])
+        if month and 1 <= month <= 12 and month != today.month:  # this month alone could be today
+            return _not_future(_valid(today.year, month, 1), today), m.start()
     return None
 
 
@@ -174,9 +193,18 @@ _COUNT_ZH = re.compile(r"(?:第\s*)?(\d{1,3}|[一二两三四五六七八九十]
 _COUNT_EN = re.compile(
     r"\b(\d{1,3}|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few|several)\s*(?:times?|tries|attempts)?\b"
 )
-_MANY = ("好多次", "很多次", "无数次", "好几十次", "多次", "n次", "好多遍", "很多遍", "无数遍", "many times", "lots of times",
+_MANY = ("好多次", "很多次", "无数次", "好几十次", "几十次", "十几次", "十多次", "十几遍", "多次", "n次", "好多遍", "很多遍", "无数遍", "many times", "lots of times",
          "over and over", "a lot", "loads of times", "again and again", "dozens of times")  # fmt: skip
-_FEW = ("几次", "好几次", "两三次", "三四次", "a few times", "several times")
+_FEW = ("几次", "好几次", "a few times", "several times")
+_UNCOUNTED = ("不记得", "记不清", "不知道", "不清楚", "忘了", "没数", "没算", "don't remember", "didn't count",
+              "not sure how many", "no idea how many", "lost count")  # fmt: skip
+_AMOUNT = r"(\d{1,2}|[一二两三四五六七八九十]{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)"
+_MORE_THAN = re.compile(rf"(?:(?<!不)超过|多于|more than|over)\s*{_AMOUNT}|{_AMOUNT}\s*次以上")
+_FEWER_THAN = re.compile(rf"(?:不到|少于|不超过|fewer than|less than|under)\s*{_AMOUNT}")
+
+
+def _amount(word: str) -> int | None:
+    return cn_number(word) if not word.isalpha() or not word.isascii() else _EN_NUMBERS.get(word)
 
 
 @lru_cache(maxsize=4096)
@@ -186,8 +214,19 @@ def read_count(text: str) -> int | None:
         for word in _MANY:
             if clause.has(word):
                 return MANY
+        if m := _MORE_THAN.search(clause.text):
+            n = _amount(m[1] or m[2])
+            return None if n is None else n + (1 if m[1] else 0)  # 超过5次 → 6; 5次以上 → 5
+        if m := _FEWER_THAN.search(clause.text):
+            n = _amount(m[1])
+            return None if n is None else max(n - 1, 0)
         if m := _COUNT_ZH.search(clause.text):
-            return cn_number(m[1])
+            digits = m[1]
+            if len(digits) == 2 and "十" not in digits:  # 五六次, 两三次: the lower of the two
+                digits = digits[0]
+            return cn_number(digits)
+        if any(word in clause.text for word in _UNCOUNTED):
+            continue  # 不记得查了几次: a question about the count, not one
         for word in _FEW:
             if clause.has(word):
                 return FEW

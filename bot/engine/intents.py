@@ -20,7 +20,8 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("人工", "人工客服", "客服", "真人", "找人", "找个人", "人工服务", "接人工", "有人吗", "活人", "找客服", "联系客服",
          "human", "a person", "person", "agent", "operator", "representative", "someone", "a human", "real person",
          "support", "customer service", "staff", "live agent"),
-        ("转人工", "人工客服", "找真人", "真人客服", "和人说", "跟人说", "找个真人", "人工服务", "talk to a person",
+        ("转人工", "人工客服", "找真人", "真人客服", "和人说", "跟人说", "找个真人", "人工服务", "找人工", "要人工", "找个人工",
+         "真人说话", "真人聊", "人工处理", "人工吧", "talk to a person",
          "speak to a person", "talk to a human", "speak to a human", "real person", "talk to someone",
          "speak to someone", "live agent", "human agent", "connect me to"),
     ),
@@ -43,7 +44,7 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "restart": (
         ("重新开始", "从头开始", "重来", "从头来", "重新来", "再来一次", "重新问", "从头再来", "start over", "restart",
          "start again", "from the beginning", "begin again", "reset"),
-        ("重新开始", "从头开始", "start over"),
+        ("重新开始", "从头开始", "从头来", "重来一遍", "重新来一遍", "start over", "start again"),
     ),
     "back": (
         ("返回", "上一步", "返回上一步", "回到上一步", "退回", "后退", "回去", "上一个问题", "go back", "back", "previous",
@@ -94,7 +95,7 @@ def intent_of(text: str | None) -> str | None:
             return name
     parts = clauses(text)
     for name, (_, anywhere) in INTENTS.items():
-        if any(clause.has(normalize(p)) for clause in parts for p in anywhere):
+        if any(clause.said(normalize(p)) for clause in parts for p in anywhere):
             return name
     return None
 

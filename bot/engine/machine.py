@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.engine import record, views
+from bot.engine.answer_words import reports_done
 from bot.engine.diagnosis import open_outage, outage_applies
 from bot.engine.intents import correction, intent_of
 from bot.engine.replies import understand
 from bot.engine.summary import render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
+    Answer,
     Context,
     ConversationState,
     Effect,
@@ -38,8 +40,10 @@ from bot.engine.understanding import (
 )
 from bot.i18n import Lang, parse_lang
 from bot.playbook.catalog import Catalog
+from bot.playbook.lint import reachable
 from bot.playbook.model import DIAGNOSE, Question, Remind
 
+LOOSE_NODES = ("diagnosis", "steps", "finished")  # at the menu, the symptom matcher reads descriptions
 STUCK_AFTER = 2  # replies in a row not understood at one node before the contacts are offered
 
 Result = tuple[ConversationState, list[Effect]]
@@ -175,6 +179,8 @@ class _Turn:
                 key = self.inbound.choice
             if got.tied:
                 return self.which(state, got.tied, lead)
+            if key is None and got.loose and state.node in LOOSE_NODES and intent_of(typed) is None:
+                key = got.loose
         if key is None and typed and state.node != "forget":
             intent = intent_of(typed)
             if intent is not None:
@@ -360,18 +366,28 @@ class _Turn:
         base = len(lead)  # what the answers taken from their words are said after
         while target in book.questions and target not in seen:
             seen.add(target)
-            if views.decisive(self.sp(state)):
-                state = state.evolve(paused=target)
+            given = next((a for a in state.answers if a.node == target), None)
+            if given is not None:  # answered before an early diagnosis paused the questions
+                target = reading_of(book.questions[target], given).target
+                continue
+            told = self._told_ahead(state, target)
+            probe = state.evolve(answers=(*state.answers, *told))
+            if not state.ask_all and views.decisive(self.sp(probe)):
+                # what they said already decides it: count it, and ask nothing more
+                state = probe.evolve(known=(), paused=target)
+                taken += [a.label for a in told]
+                notes = [self._note(state, reading_of(book.questions[a.node], a)) for a in told]
                 target = DIAGNOSE
-                lead = [*lead, self.sp(state).t("decided_early")]
+                lead = [*lead, *notes, self.sp(state).t("decided_early")]
                 break
             reading = self._known(state, target)
             if reading is None:
                 break
+            if any(a.node == target for a in told):  # their words, not a declared outage
+                taken.append(reading.answer.label)
             state = state.evolve(
                 answers=(*state.answers, reading.answer), known=tuple(a for a in state.known if a.node != target)
             )
-            taken.append(reading.answer.label)
             lead = [*lead, self._note(state, reading)]
             target = reading.target
         if taken:
@@ -383,6 +399,14 @@ class _Turn:
                 return self.say(state.evolve(node="region"), lead)
             return self.say(state.evolve(node="diagnosis"), lead)
         return self.say(state.evolve(node=target), lead)
+
+    def _told_ahead(self, state: ConversationState, target: str) -> tuple[Answer, ...]:
+        """Answers read from their words for questions still ahead of `target`."""
+        book = self.sp(state).book
+        memo = self.catalog.memo.setdefault("ahead_of", {})
+        if (book.id, target) not in memo:
+            memo[book.id, target] = frozenset(reachable(book, [target]))
+        return tuple(a for a in state.known if a.node in memo[book.id, target])
 
     def _known(self, state: ConversationState, qid: str) -> Reading | None:
         """The answer to `qid` the person already gave in passing, or that a declared outage gives."""
@@ -397,7 +421,7 @@ class _Turn:
 
     def at_diagnosis(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         if key == "keep_asking" and state.paused:
-            return self.say(state.evolve(node=state.paused, paused=None), lead)
+            return self.go(state.evolve(paused=None, ask_all=True), state.paused, lead)
         if not key or not key.startswith("cause:"):
             return self.not_understood(state, lead)
         return self.start_steps(state, key.removeprefix("cause:"), lead)
@@ -408,6 +432,8 @@ class _Turn:
         return self.say(state.evolve(node=node, cause=cause_id, step=0, marks=(), paused=None), lead)
 
     def at_steps(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        if key is None and self.inbound.choice is None and reports_done(self.text):
+            key = "done"  # "看了", "插拔过了": an action reported finished
         if key == "failed":  # "没用": they did it and it didn't help: on to the next step
             key, lead = "done", [*lead, self.sp(state).t("step_failed")]
         if key in ("done", "skip"):

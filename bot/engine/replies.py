@@ -9,14 +9,15 @@ When two options fit equally, nobody guesses: the caller asks which one was mean
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from bot.engine.answer_words import ANSWER_WORDS
-from bot.engine.clauses import Clause, clauses
+from bot.engine.answer_words import ANSWER_SAYS, ANSWER_WORDS, IMPLIES
+from bot.engine.clauses import NEGATORS, Clause, clauses
 from bot.engine.facts import cn_number, read_count, read_day
 from bot.engine.matcher import Keyword
 from bot.engine.normalize import normalize, pinyin_text
@@ -51,6 +52,7 @@ class Choice:
     says: tuple[Keyword, ...] = ()
     fact: str | None = None
     sounds: tuple[str, ...] = ()  # the Chinese names' pinyin without spaces: "zhuanpiao"
+    grams: frozenset[str] = frozenset()  # character pairs and words of its names and phrases
 
 
 def make_choice(
@@ -71,11 +73,92 @@ def _plain_choice(key: str, names: tuple[str, ...], fact: str | None) -> Choice:
 def _build_choice(key, names, says, fact, vocabulary) -> Choice:
     words = [*names, key.replace("_", " "), *ANSWER_WORDS.get(key, ())]
     normalised = tuple(dict.fromkeys(n for w in words if (n := normalize(w))))
-    compiled = tuple(k for s in says if (k := Keyword.compile(s, vocabulary or {})))
+    compiled = tuple(k for s in (*says, *ANSWER_SAYS.get(key, ())) if (k := Keyword.compile(s, vocabulary or {})))
     sounds = tuple(
         dict.fromkeys(pinyin_text(n).replace(" ", "") for n in normalised if not n.isascii() and len(n) >= 2)
     )
-    return Choice(key, normalised, compiled, fact, sounds)
+    grams = frozenset(g for text in (*normalised, *(normalize(k.text) for k in compiled)) for g in _grams(text))
+    return Choice(key, normalised, compiled, fact, sounds, grams)
+
+
+_CONCEPT = re.compile(r"\{[a-z0-9_]+\}|\*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "it",
+        "is",
+        "was",
+        "be",
+        "been",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "my",
+        "our",
+        "we",
+        "i",
+        "you",
+        "and",
+        "or",
+        "that",
+        "this",
+        "for",
+        "with",
+        "so",
+        "just",
+        "its",
+        "it's",
+        "there",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "me",
+        "us",
+    ]
+)
+
+
+def _grams(text: str) -> set[str]:
+    """Pairs of Chinese characters and whole Latin words: what a loose reading compares."""
+    grams: set[str] = set()
+    for run in _CONCEPT.split(text):
+        for chunk in re.findall(r"[\u4e00-\u9fff]+", run):
+            # a pair just after a negator is not said: 上传不成功 holds no 成功
+            grams.update(
+                chunk[i : i + 2]
+                for i in range(len(chunk) - 1)
+                if not any(n in chunk[max(0, i - 2) : i] for n in NEGATORS)
+            )
+        grams.update(w for w in re.findall(r"[a-z0-9']+", run) if w not in _STOPWORDS and len(w) > 2)
+    return grams
+
+
+def _loose(norm: str, choices: Sequence[Choice]) -> str | None:
+    """The last resort for a reply no phrase of any option names: the option sharing the most
+    distinctive character pairs and words with it, weighed by how few options share each; only when
+    one option has a pair no other has and leads clearly."""
+    mine = _grams(norm)
+    if not mine:
+        return None
+    shared = {g: sum(g in c.grams for c in choices) for g in mine}
+    scores = {}
+    for c in choices:
+        hits = [g for g in mine if g in c.grams]
+        if any(shared[g] == 1 for g in hits):
+            scores[c.key] = sum(math.log((len(choices) + 1) / shared[g]) for g in hits)
+    if not scores:
+        return None
+    ranked = sorted(scores.values(), reverse=True)
+    if len(ranked) > 1 and ranked[0] < 1.5 * ranked[1]:
+        return None
+    return max(scores, key=scores.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -83,6 +166,7 @@ class Understood:
     key: str | None
     tied: tuple[str, ...] = ()  # options that fit equally well: ask which
     how: str = ""
+    loose: str | None = None  # no phrase fits, but this option shares the most with the reply
 
 
 def _strip_fillers(norm: str) -> str:
@@ -136,6 +220,10 @@ def understand(
     parts = clauses(text)
     day = read_day(text, today, said_of_issuing=False)
     count = read_count(text) if not counting or not bare.isdigit() else int(bare)
+    if day is not None:  # a day named is the answer to a question about the day: "earlier today"
+        held = [c.key for c in choices if c.fact and c.fact.startswith("day") and fact_holds(c.fact, day, None, today)]
+        if len(held) == 1:
+            return Understood(held[0], how="fact")
     for c in choices:
         score = _phrase_score(parts, c)
         if c.fact and fact_holds(c.fact, day, count, today, outage):
@@ -153,9 +241,11 @@ def understand(
         if len(inside) == 1:
             return Understood(inside[0], how="partial")
     if not scores:
-        return Understood(None)
+        return Understood(None, how="loose", loose=_loose(norm, choices))
     best = max(scores.values())
     top = [k for k, v in scores.items() if v == best]
+    implied = {IMPLIES[k] for k in top if k in IMPLIES}
+    top = [k for k in top if k not in implied] if len(top) > 1 else top  # "做了也没用": failed, not done
     if len(top) > 1:
         return Understood(None, tied=tuple(top), how="tie")
     return Understood(top[0], how="phrase")

@@ -97,6 +97,7 @@ class ConversationState:
     known: tuple[Answer, ...] = ()  # answers read from their words for questions not asked yet
     misses: int = 0  # replies in a row not understood at this node
     paused: str | None = None  # the question a decisive early diagnosis left unasked
+    ask_all: bool = False  # they chose to go on after an early diagnosis: no early one again
     started_at: str | None = None  # ISO 8601
     updated_at: str | None = None
 
@@ -124,6 +125,10 @@ class ConversationState:
     def slots(self) -> dict[str, dict[str, Any]]:
         """Free-text answers by slot name: {"invoice": {"text": ..., "outcome": ..., **facts}}."""
         return {a.save: {"text": a.label, "outcome": a.outcome, **(a.facts or {})} for a in self.answers if a.save}
+
+    def chosen(self) -> dict[str, str]:
+        """The option chosen at each question answered with one: {"q_type": "special"}."""
+        return {a.node: a.key for a in self.answers if a.key}
 
     def fresh(self) -> ConversationState:
         """A new conversation that keeps only the user's language (and region)."""

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.checks import CHECKS, CheckResult
+from bot.engine.answer_words import ANSWER_WORDS
+from bot.engine.intents import intent_of
 from bot.engine.replies import Choice, Understood, infer, make_choice, understand
 from bot.engine.types import Answer
 from bot.i18n import Lang, pick
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook, Question
 
-UNUSABLE_AHEAD = frozenset({"invalid", "ambiguous"})  # a check outcome read in passing that proves nothing
 AHEAD_MEMO = 1024  # messages whose answers-ahead are kept (several turns may read the same one)
 
 
@@ -30,10 +31,17 @@ def question_choices(catalog: Catalog, book: Playbook, qid: str) -> list[Choice]
     if key not in memo:
         question = book.questions[qid]
         vocabulary = {name: [w for words in langs.values() for w in words] for name, langs in book.vocabulary.items()}
+        keys = {o.key for o in question.options}
+        # where "don't know" is no option, it means passing the question by ("不知道税号" → skip)
+        unsure = ANSWER_WORDS["not_sure"] if "skip" in keys and "not_sure" not in keys else ()
         memo[key] = [
             make_choice(
                 o.key,
-                [*o.label.values(), *(a for words in o.aliases.values() for a in words)],
+                [
+                    *o.label.values(),
+                    *(a for words in o.aliases.values() for a in words),
+                    *(unsure if o.key == "skip" else ()),
+                ],
                 [s for words in o.says.values() for s in words],
                 o.fact,
                 vocabulary,
@@ -107,6 +115,8 @@ def read_answer(
         return _option_reading(qid, question, got.key, False, lang)
     if got.tied:
         return Reading(None, tied=got.tied)
+    if got.loose and intent_of(text) is None and (check is None or not any(c.isdigit() for c in text)):
+        return _option_reading(qid, question, got.loose, False, lang)  # a pasted number goes to the check
     if check is not None and text.strip():
         return _input_reading(qid, question, check.run(text, today), text.strip(), False)
     return Reading(None)
@@ -132,7 +142,7 @@ def _read_all_ahead(catalog: Catalog, book: Playbook, text: str, today: date, la
     for qid, question in book.questions.items():
         check = CHECKS[question.input.check] if question.input else None
         result = check.find(text, today) if check is not None else None
-        if result is not None and result.outcome not in UNUSABLE_AHEAD:
+        if result is not None and result.outcome not in check.weak_ahead:
             reading = _input_reading(qid, question, result, _found_label(question, result, text, lang), True)
             if reading.target != qid:  # an answer that only asks the same question again proves nothing
                 found[qid] = reading

@@ -123,6 +123,7 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
     data["slots"] = sorted(
         (name, slot.get("outcome"), slot.get("family")) for name, slot in state.slots().items() if name in read
     )
+    data["chosen"] = sorted((q, k) for q, k in state.chosen().items() if q in _slots_read(catalog, book, _CHOSEN_REF))
     data["last"] = state.answers[-1].node if state.answers else None
     ahead = reachable(book, [state.node])
     data["known"] = sorted((a.node, a.key or "", a.outcome or "") for a in state.known if a.node in ahead)
@@ -138,14 +139,16 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
 
 
 _SLOT_REF = re.compile(r"slots(?:\.get\(\s*|\[\s*)['\"](\w+)['\"]|slots\.(\w+)")
+_CHOSEN_REF = re.compile(r"chosen(?:\.get\(\s*|\[\s*)['\"](\w+)['\"]|chosen\.(\w+)")
 
 
-def _slots_read(catalog: Catalog, book: Playbook) -> frozenset[str]:
-    """The slot names the playbook's templates read: only those can change what a state renders."""
+def _slots_read(catalog: Catalog, book: Playbook, ref: re.Pattern[str] = _SLOT_REF) -> frozenset[str]:
+    """The slot names (or, with _CHOSEN_REF, the questions whose chosen option) the playbook's
+    templates read: only those can change what a state renders."""
     memo = catalog.memo.setdefault("slots_read", {})
-    if book.id not in memo:
-        memo[book.id] = frozenset(a or b for a, b in _SLOT_REF.findall(book.model_dump_json()))
-    return memo[book.id]
+    if (book.id, ref.pattern) not in memo:
+        memo[book.id, ref.pattern] = frozenset(a or b for a, b in ref.findall(book.model_dump_json()))
+    return memo[book.id, ref.pattern]
 
 
 def explore(catalog: Catalog, book: Playbook) -> Exploration:

@@ -172,6 +172,7 @@ class Dispatcher:
                     if isinstance(effect, RequestHandover):
                         extra += await self.handover.open(key, effect.summary, now)
                 await self.store.commit(self._turn(row, key, new_state, effects, extra), now)
+
     async def _hand_over(self, row: InboxRow, state: ConversationState, now) -> bool:
         """Support work, or a user whose case is with a person: relay instead of diagnosing. False
         when the engine should answer (no case, or the user left the queue to start over)."""
