@@ -36,11 +36,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     doctor.add_argument("--offline", action="store_true", help="don't contact Telegram or WeCom")
 
 
+def _is_live_file(target: Path, database: Path) -> bool:
+    """The database itself, its -wal or -shm, or another name (a hard link) for one of them."""
+    for live in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if target.resolve() == live.resolve():
+            return True
+        if target.exists() and live.exists() and target.samefile(live):
+            return True
+    return False
+
+
 async def backup(args: argparse.Namespace, settings: Settings) -> int:
-    if args.file.resolve() == Path(settings.OUTAGE_BOT_DB).resolve():
-        print("outage-bot backup: the backup file can't be the database itself", file=sys.stderr)
+    if _is_live_file(args.file, Path(settings.OUTAGE_BOT_DB)):
+        print("outage-bot backup: the backup file can't be the live database or its -wal/-shm", file=sys.stderr)
         return 2
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    if args.file.exists() and not args.file.is_file():
+        print(f"outage-bot backup: {args.file} is not a file", file=sys.stderr)
+        return 2
+    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
         await store.backup(args.file)
     print(f"backed up {settings.OUTAGE_BOT_DB} to {args.file} ({args.file.stat().st_size} bytes)")
     return 0
@@ -121,7 +134,7 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             print("outage-bot stats: --since takes YYYY-MM-DD", file=sys.stderr)
             return 2
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
         report = await collect_stats(store, since)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
@@ -130,7 +143,7 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"conversations: {conv['total']}  by channel: {_pairs(conv['by_channel'])}")
     print(f"by symptom: {_pairs(conv['by_symptom'])}")
     print(f"by cause: {_pairs(conv['by_cause'])}")
-    print(f"where people stopped: {_pairs(report['stopped_at']) or 'nowhere'}")
+    print(f"where people stopped: {_pairs(report['stopped_at'], 'nowhere')}")
     fb = report["feedback"]
     rate = f"{fb['resolution_rate']:.0%}" if fb["resolution_rate"] is not None else "n/a"
     print(
@@ -138,15 +151,18 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
         f"(resolution {rate})"
     )
     ho = report["handovers"]
+    minutes = ho["median_minutes_to_claim"]
     print(
-        f"handovers: {ho['total']} ({_pairs(ho['by_channel'])}), claimed {ho['claimed']}, open {ho['open']}, "
-        f"median time to claim {ho['median_minutes_to_claim']} min"
+        f"handovers: {ho['total']}"
+        + (f" ({_pairs(ho['by_channel'])})" if ho["by_channel"] else "")
+        + f", claimed {ho['claimed']}, open {ho['open']}, median time to claim "
+        + (f"{minutes} min" if minutes is not None else "n/a")
     )
     return 0
 
 
-def _pairs(mapping: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in mapping.items())
+def _pairs(mapping: dict, empty: str = "none") -> str:
+    return ", ".join(f"{k} {v}" for k, v in mapping.items()) or empty
 
 
 # ---- doctor ------------------------------------------------------------------------------------
@@ -194,8 +210,11 @@ async def doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _check_database(settings: Settings, report: Report) -> None:
     path = Path(settings.OUTAGE_BOT_DB)
+    if not path.exists():
+        report.note(f"no database at {path} yet: `outage-bot run` or `outage-bot chat` creates it")
+        return
     try:
-        async with SqliteStore(path) as store:
+        async with SqliteStore(path, must_exist=True) as store:
             integrity = await store.integrity()
             version = await store.schema_version()
             mode = (await store.db.execute_fetchall("PRAGMA journal_mode"))[0][0]

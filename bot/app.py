@@ -18,6 +18,7 @@ from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.handover import Handover
 from bot.runtime.ops import Operations
 from bot.runtime.workcal import WorkCalendar, parse_hours
+from bot.store.process_lock import ProcessLock
 from bot.store.sqlite import SqliteStore
 
 ADMIN_CHANNELS = frozenset({"console"})  # whoever runs the CLI on the bot's machine is trusted
@@ -37,6 +38,7 @@ class App:
     dispatcher: Dispatcher
     clock: Clock
     calendar: WorkCalendar | None = None
+    lock: ProcessLock | None = None  # held by the one process that runs conversations on the database
     _outages: tuple[float, tuple[OutageInfo, ...]] = field(default=(0.0, ()), repr=False)
 
     async def open_outages(self) -> tuple[OutageInfo, ...]:
@@ -76,6 +78,8 @@ class App:
 
     async def close(self) -> None:
         await self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]:
@@ -85,13 +89,23 @@ def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]
     return catalog, contacts
 
 
-async def open_app(settings: Settings, clock: Clock | None = None) -> App:
+async def open_app(settings: Settings, clock: Clock | None = None, role: str | None = None) -> App:
+    """`role` ("run", "chat"): this process will run conversations, so it takes the database's
+    process lock first (DatabaseInUse when another one holds it)."""
     catalog, contacts = load_playbooks_for(settings)
+    lock = ProcessLock(settings.OUTAGE_BOT_DB, role) if role else None
+    if lock is not None:
+        lock.acquire()
     store = SqliteStore(settings.OUTAGE_BOT_DB)
-    await store.open()
+    try:
+        await store.open()
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     clock = clock or SystemClock()
     calendar = WorkCalendar(settings.tz, *parse_hours(settings.WORKING_HOURS))
-    app = App(settings, catalog, contacts, store, None, clock, calendar)  # type: ignore[arg-type]
+    app = App(settings, catalog, contacts, store, None, clock, calendar, lock)  # type: ignore[arg-type]
     app.dispatcher = Dispatcher(store, catalog, app.context_for, clock)
     app.dispatcher.ops = Operations(app)
     app.dispatcher.handover = Handover(app)

@@ -18,6 +18,8 @@ from bot.playbook.lint import lint
 from bot.playbook.loader import load_contact_overrides, load_playbooks
 from bot.playbook.problems import PlaybookError
 from bot.playbook.shipped import shipped_playbooks_dir
+from bot.store.process_lock import DatabaseInUse
+from bot.store.sqlite import SchemaTooNew, StoreUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -90,7 +92,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.console import ConsoleChat
 
     async def run() -> None:
-        app = await open_app(settings)
+        app = await open_app(settings, role="chat")
         try:
             chat = ConsoleChat(app, args.user, args.lang, args.jsonl, sys.stdout)
             await chat.run(sys.stdin, interactive=sys.stdin.isatty())
@@ -255,3 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK
+    except (StoreUnavailable, SchemaTooNew, DatabaseInUse) as exc:
+        print(f"outage-bot {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # a file named on the command line can't be written or read
+        print(f"outage-bot {args.command}: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAILED

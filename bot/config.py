@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     RETENTION_DAYS_LOG: int = Field(default=90, ge=1)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
+    @field_validator("OUTAGE_BOT_DB", mode="before")
+    @classmethod
+    def _a_file_not_a_url(cls, value: object) -> object:
+        if isinstance(value, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+            raise ValueError("must be the path of a SQLite file; database URLs are not supported")
+        return value
+
     @field_validator("OUTAGE_BOT_TZ")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.redact import redact_urls
 
 CONTEXT_FIELDS = ("conversation", "message_id", "channel", "case_id")
-
-
-# secrets that travel in URLs: robot webhook keys, access tokens, app secrets, bot tokens in paths
-URL_SECRETS = re.compile(r"((?:[?&](?:key|access_token|corpsecret)=)|/bot\d+:)[^&\s/\"']+")
 
 
 class Redactor(logging.Filter):
@@ -30,9 +26,9 @@ class Redactor(logging.Filter):
         message = record.getMessage()
         for secret in self.secrets:
             message = message.replace(secret, "***")
-        message = URL_SECRETS.sub(r"\1***", message)
+        message = redact_urls(message)
         if record.exc_info:  # tracebacks too: render now, redacted, instead of at format time
-            message += "\n" + URL_SECRETS.sub(r"\1***", logging.Formatter().formatException(record.exc_info))
+            message += "\n" + redact_urls(logging.Formatter().formatException(record.exc_info))
             for secret in self.secrets:
                 message = message.replace(secret, "***")
             record.exc_info, record.exc_text = None, None

@@ -80,7 +80,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
     now = clock.now()
     catalog, _ = load_playbooks_for(settings)
     calendar = WorkCalendar(settings.tz, *parse_hours(settings.WORKING_HOURS))
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=args.action == "status") as store:
         if args.action == "status":
             open_ = await store.open_outages()
             if args.json:
@@ -192,8 +192,21 @@ async def reminders(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_spreadsheet_text(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=HYPERLINK(…), +SUM, -2+3+cmd|…, @SUM, or
+    one behind a tab or CR a spreadsheet strips) gets a leading apostrophe: shown as text."""
+    if isinstance(cell, str) and (cell.startswith(FORMULA_START) or cell.lstrip().startswith(FORMULA_START)):
+        return "'" + cell
+    return cell
+
+
 async def records(args: argparse.Namespace, settings: Settings) -> int:
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    if args.output is not None and not args.output.parent.is_dir():
+        return _fail(f"{args.output.parent} is not a directory")
+    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
         rows = [
             [
                 r.id,
@@ -210,7 +223,7 @@ async def records(args: argparse.Namespace, settings: Settings) -> int:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([[as_spreadsheet_text(cell) for cell in row] for row in rows])
         text = "\ufeff" + buffer.getvalue()  # the BOM tells Excel it is UTF-8
     else:
         text = json.dumps([dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows], ensure_ascii=False) + "\n"

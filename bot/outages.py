@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.engine.texts import ui_texts
@@ -58,7 +59,31 @@ def parse_until(text: str | None, now: datetime, tz: ZoneInfo) -> str | None:
         except ValueError:
             raise OutageError(f"--until {text!r}: give ISO 8601 (2026-03-02T20:00+08:00) or HH:MM") from None
         moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+        if moment <= now:
+            raise OutageError(f"--until {text!r} is in the past: give the time it is expected back")
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+MAX_SUMMARY = 500  # characters: the notice goes to every subscribed group
+
+
+def checked_summary(summary: str | None) -> str:
+    text = " ".join((summary or "").split())
+    if not text:
+        raise OutageError("the summary is empty: say what is wrong, e.g. --summary 发票查验平台维护")
+    if len(text) > MAX_SUMMARY:
+        raise OutageError(f"the summary has {len(text)} characters; keep it under {MAX_SUMMARY}")
+    return text
+
+
+def checked_link(link: str | None) -> str | None:
+    """Only an http(s) address goes out to the groups: never javascript:, data: or a file path."""
+    if link is None:
+        return None
+    parsed = urlsplit(link.strip())
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in link.strip()):
+        raise OutageError(f"--link {link!r}: give an http(s) address of the official notice")
+    return link.strip()
 
 
 def info(outage: Outage) -> OutageInfo:
@@ -112,6 +137,7 @@ class Outages:
         now: datetime,
         dry_run: bool = False,
     ) -> tuple[Outage | None, Announcement]:
+        summary, link = checked_summary(summary), checked_link(link)
         existing = await self.open_for(book)
         if existing is not None:
             raise OutageConflict(
@@ -145,6 +171,7 @@ class Outages:
     async def update(
         self, book: Playbook, summary: str, until: str | None, now: datetime, dry_run: bool = False
     ) -> tuple[Outage, Announcement]:
+        summary = checked_summary(summary)
         outage = await self.open_for(book)
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to update")

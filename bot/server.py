@@ -46,7 +46,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if not (settings.telegram_configured or settings.wecom_configured):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
-    app = await open_app(settings)
+    app = await open_app(settings, role="run")
     senders: list[Sender] = []
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
+import sys
 import time
+from datetime import UTC, datetime
 
 import httpx
 
 from tests.bot_process import BotProcess
+from tests.conftest import ROOT
 from tests.fakes.http_server import wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom, WeComCallbacks
@@ -197,3 +201,51 @@ def test_duplicate_storm_each_message_delivered_one_to_four_times_is_processed_o
     finally:
         assert bot.stop() == 0, bot.log.read_text()
     assert streams.deliveries > streams.acked  # there were duplicates to recognise
+
+
+def test_a_second_bot_on_the_same_database_refuses_to_start_and_names_the_first(fakes, tmp_path):
+    telegram, wecom = fakes
+    first = BotProcess(tmp_path, both_channels(wecom, telegram)).start()
+    try:
+        second = BotProcess(tmp_path, both_channels(wecom, telegram))
+        began = time.monotonic()
+        refused = subprocess.run(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=second.env, capture_output=True, text=True, timeout=30
+        )
+        assert refused.returncode == 1 and time.monotonic() - began < 10
+        assert f"is in use by outage-bot run (pid {first.proc.pid})" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+        chat = subprocess.run(
+            [sys.executable, "-m", "bot", "chat"], cwd=ROOT, env=second.env, input="发票查不到\n",
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert chat.returncode == 1 and f"(pid {first.proc.pid})" in chat.stderr
+        # operator verbs that write beside a running bot keep working
+        declared = subprocess.run(
+            [sys.executable, "-m", "bot", "outage", "start", "--summary", "发票系统维护"], cwd=ROOT, env=second.env,
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert declared.returncode == 0, declared.stderr
+        first.kill()  # kill -9: the operating system releases the lock with the process
+        restarted = BotProcess(tmp_path, both_channels(wecom, telegram)).start()
+        assert restarted.stop() == 0
+    finally:
+        first.stop()
+
+
+def test_inbox_ids_are_never_reused_so_a_delete_by_id_touches_only_its_own_row(tmp_path):
+    from bot.engine.types import ConversationKey, Inbound
+    from bot.store.sqlite import SqliteStore
+
+    async def scenario() -> tuple[int, int]:
+        async with SqliteStore(tmp_path / "ids.db") as store:
+            now = datetime.now(UTC)
+            key = ConversationKey("console", "u", "u")
+            first = await store.accept("console", "m1", Inbound(key, now, text="a"))
+            async with store.transaction() as db:
+                await db.execute("DELETE FROM inbox WHERE id = ?", (first,))  # processed and deleted
+            second = await store.accept("console", "m2", Inbound(key, now, text="b"))
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert second > first

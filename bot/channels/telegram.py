@@ -48,6 +48,7 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 MAX_WEBHOOK_BODY = 1024 * 1024
+MAX_TEXT_CHARS = 4096  # Telegram's limit for a message's text: nothing longer is read
 GROUP_TYPES = ("group", "supergroup")
 COMMANDS = {
     "zh": [
@@ -214,7 +215,7 @@ class TelegramChannel:
         return Inbound(
             conversation,
             self.app.clock.now(),
-            text=text,
+            text=text[:MAX_TEXT_CHARS],
             lang_hint=parse_lang(message.from_user.language_code),
             ref=str(message.message_id),
             chat_title=message.chat.title,

@@ -71,8 +71,12 @@ def parse_date(text: str, today: date) -> Parsed:
     )
 
 
+# Bidirectional controls reorder how a name displays (a "gpj.exe" that reads "exe.jpg"): never stored
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def parse_counterparty(text: str) -> Parsed:
-    cleaned = text.strip()
+    cleaned = _BIDI_CONTROLS.sub("", text).strip()
     compact = "".join(cleaned.split()).upper()
     if len(compact) == 18 and compact.isalnum() and any(c.isdigit() for c in compact):
         result = check_tax_id(compact)  # a tax ID given for the counterparty is checked too

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from bot.i18n import Lang
 from bot.playbook.model import Contact
@@ -20,12 +21,18 @@ class ConversationKey:
     user: str
 
     def __str__(self) -> str:
-        return f"{self.channel}:{self.chat}:{self.user}"
+        return ":".join(_escape(part) for part in (self.channel, self.chat, self.user))
 
     @classmethod
     def parse(cls, text: str) -> ConversationKey:
-        channel, chat, user = text.split(":", 2)
+        channel, chat, user = (unquote(part) for part in text.split(":", 2))
         return cls(channel, chat, user)
+
+
+def _escape(part: str) -> str:
+    """Any id a platform sends may hold ':' (a user "g1:A"): escaped so the key reads back the same.
+    Ids without ':' or '%' (all that were ever stored) keep their form."""
+    return part.replace("%", "%25").replace(":", "%3A") if ":" in part or "%" in part else part
 
 
 @dataclass(frozen=True)

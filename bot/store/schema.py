@@ -177,6 +177,25 @@ MIGRATIONS: tuple[str, ...] = (
         FROM message_log ORDER BY id;
     DROP TABLE message_log;
     """,
+    # 7: inbox ids are never reused (AUTOINCREMENT): a row is deleted by the id its processor read,
+    # and that id can't meanwhile name a message accepted later
+    """
+    CREATE TABLE inbox_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        inbound TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        done_at REAL,
+        UNIQUE (channel, dedupe_key)
+    );
+    INSERT INTO inbox_new (id, channel, dedupe_key, conversation, inbound, received_at, done_at)
+        SELECT id, channel, dedupe_key, conversation, inbound, received_at, done_at FROM inbox;
+    DROP TABLE inbox;
+    ALTER TABLE inbox_new RENAME TO inbox;
+    CREATE INDEX inbox_unfinished ON inbox (id) WHERE done_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.channels.split import split
 from bot.engine.types import ConversationKey, ConversationState, Inbound
+from bot.redact import redact_urls
 from bot.store.base import (
     Failed,
     Group,
@@ -43,9 +44,17 @@ class SchemaTooNew(Exception):
     """The database was written by a newer outage-bot."""
 
 
+class StoreUnavailable(Exception):
+    """The database file can't be used: missing where it must exist, not a file, or not SQLite."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 class SqliteStore(OperationsMixin, CasesMixin):
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, must_exist: bool = False):
         self.path = Path(path)
+        self.must_exist = must_exist  # a command that only reads never creates an empty database
         self._db: aiosqlite.Connection | None = None
         # One connection serves every task: a transaction holds this lock, so no other task's
         # statement can slip into it (and be committed or rolled back with it).
@@ -58,13 +67,39 @@ class SqliteStore(OperationsMixin, CasesMixin):
             raise RuntimeError("SqliteStore is not open; call `await store.open()` first")
         return self._db
 
+    def _check_file(self) -> None:
+        """Refuse at once what SQLite would fail on late, or hang on: a directory, a device or /proc
+        file, a file of another kind, or (for a reading command) a database that isn't there."""
+        path = self.path
+        if not path.exists():
+            if self.must_exist:
+                raise StoreUnavailable(f"no database at {path} (check --db or OUTAGE_BOT_DB)")
+            return
+        if not path.is_file():
+            raise StoreUnavailable(f"{path} is not a file")
+        try:
+            with path.open("rb") as file:
+                head = file.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+        if head and head != SQLITE_HEADER:
+            raise StoreUnavailable(f"{path} is not an SQLite database")
+
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)  # we BEGIN ourselves
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-        await self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot share the file
-        await self._db.execute("PRAGMA foreign_keys=ON")
+        self._check_file()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)  # we BEGIN ourselves
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+            await self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot share the file
+            await self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreUnavailable(f"{self.path}: {exc}") from None
         try:
             await self._migrate()
         except BaseException:
@@ -275,11 +310,11 @@ class SqliteStore(OperationsMixin, CasesMixin):
             )
             await db.executemany(
                 "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [(to_epoch(o.at), o.error[:500], o.id) for o in outcomes if isinstance(o, Retry)],
+                [(to_epoch(o.at), redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Retry)],
             )
             await db.executemany(
                 "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [(at, o.error[:500], o.id) for o in outcomes if isinstance(o, Failed)],
+                [(at, redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Failed)],
             )
 
     async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:

@@ -1,0 +1,243 @@
+"""What an outside attack on `outage-bot run` and the CLI broke, each proven fixed: XML in other
+encodings, spreadsheet formulas in exports, secrets kept with delivery errors, command-line paths
+and ids that are not what they seem, and operator input that would mislead every group."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.channels import wecom as wecom_channel
+from bot.channels.wecom import CallbackRejected, _parse_xml
+from bot.store.base import Failed, OutboundMessage, Retry
+from bot.store.sqlite import SqliteStore
+from tests.fakes.wecom_api import WeComCallbacks
+from tests.test_cli import env, run  # noqa: F401  (env is a fixture)
+from tests.test_wecom import LAUGHS, running_bot, wecom  # noqa: F401  (fixtures)
+
+LAUGHS_UTF16 = LAUGHS.decode("ascii").replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        LAUGHS_UTF16.encode("utf-16"),  # with a byte order mark
+        LAUGHS_UTF16.encode("utf-16-le"),  # without one: every other byte is NUL
+        LAUGHS_UTF16.encode("utf-16-be"),
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><xml><Encrypt>x</Encrypt></xml>',
+    ],
+    ids=["utf-16 with BOM", "utf-16-le", "utf-16-be", "latin-1 declared"],
+)
+def test_an_envelope_in_another_encoding_is_refused_before_any_parser_sees_it(body, monkeypatch):
+    def parser_must_not_run(*args, **kwargs):
+        raise AssertionError("the XML parser was reached")
+
+    monkeypatch.setattr(wecom_channel, "defused_fromstring", parser_must_not_run)
+    with pytest.raises(CallbackRejected) as refused:
+        _parse_xml(body)
+    assert refused.value.status == 400 and refused.value.reason == "only UTF-8 XML is accepted"
+
+
+def test_a_dtd_the_byte_scan_cannot_see_is_refused_by_the_parser_itself(monkeypatch):
+    monkeypatch.setattr(wecom_channel, "_ENTITIES", wecom_channel.re.compile(rb"(?!)"))  # a scan that sees nothing
+    with pytest.raises(CallbackRejected, match="DOCTYPE or ENTITY"):
+        _parse_xml(LAUGHS)
+    assert _parse_xml(b"<xml><Encrypt>x</Encrypt></xml>").find("Encrypt").text == "x"
+
+
+def test_a_running_bot_answers_a_utf16_billion_laughs_with_400_and_keeps_serving(wecom, running_bot):  # noqa: F811
+    url = f"{running_bot.url}/wecom/callback"
+    callbacks = WeComCallbacks(httpx.Client())
+    params, good = callbacks.envelope(callbacks.text_xml("u1", "发票查不到", callbacks.next_id()))
+    for _ in range(20):
+        assert httpx.post(url, params=params, content=LAUGHS_UTF16.encode("utf-16")).status_code == 400
+    assert httpx.post(url, params=params, content=good).status_code == 200
+    assert wecom.wait_sent(1)[0]["to"] == "u1"
+
+
+def _record(env: dict, counterparty: str) -> None:  # noqa: F811
+    said = "\n".join(["/record", "24112000000016430745", "100.00", "2026-03-01", counterparty]) + "\n"
+    assert run("chat", "--user", "finance", stdin=said, env=env).returncode == 0
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","点我")',
+    "+SUM(1,2)",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1,2)",
+    "\t=1+1",
+    " =1+1",
+]
+
+
+def test_a_csv_export_opened_like_a_spreadsheet_runs_no_formula(env):  # noqa: F811
+    for counterparty in [*FORMULAS, "\u202egpj.exe 公司"]:
+        _record(env, counterparty)
+    exported = run("records", "export", "--csv", env=env)
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.reader(io.StringIO(exported.stdout.lstrip("\ufeff"))))
+    counterparties = [row[5] for row in rows[1:]]
+    assert len(counterparties) == len(FORMULAS) + 1
+    for cell in counterparties:
+        # a spreadsheet trims leading blanks and runs what starts with = + - @; an apostrophe makes it text
+        assert cell.startswith("'") or not cell.lstrip().startswith(("=", "+", "-", "@")), cell
+    assert counterparties[-1] == "gpj.exe 公司"  # the right-to-left override is not stored
+
+
+def test_a_delivery_error_is_kept_without_the_secrets_in_its_url(tmp_path):
+    async def scenario() -> list[str]:
+        async with SqliteStore(tmp_path / "errors.db") as store:
+            now = datetime.now(UTC)
+            message = OutboundMessage("wecom", "u1", {"text": "hi"})
+            await store.enqueue([message, message], now)
+            rows = await store.db.execute_fetchall("SELECT id FROM outbox ORDER BY id")
+            (first,), (second,) = rows
+            await store.settle(
+                [
+                    Retry(first, now, "500 from https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=SeCrEt1"),
+                    Failed(second, "404 from https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SeCrEt2&debug=1"),
+                ],
+                now,
+            )
+            return [e for (e,) in await store.db.execute_fetchall("SELECT last_error FROM outbox ORDER BY id")]
+
+    errors = asyncio.run(scenario())
+    assert errors == [
+        "500 from https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=***",
+        "404 from https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***&debug=1",
+    ]
+
+
+def test_commands_that_read_a_database_refuse_bad_paths_in_one_line_and_create_nothing(env, tmp_path):  # noqa: F811
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database\n", encoding="utf-8")
+    typo = tmp_path / "typo.db"
+    cases = {
+        "/proc/self/status": "is not an SQLite database",
+        str(tmp_path): "is not a file",
+        str(not_sqlite): "is not an SQLite database",
+        str(typo): "no database at",
+    }
+    readers = [
+        ["stats"],
+        ["outage", "status"],
+        ["records", "export"],
+        ["backup", str(tmp_path / "out.db")],
+    ]
+    for path, reason in cases.items():
+        for verb in readers:
+            result = run(*verb, "--db", path, env=env, timeout=30)
+            assert result.returncode == 1, (verb, path, result.stderr)
+            assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    chat = run("chat", "--db", str(not_sqlite), stdin="发票查不到\n", env=env, timeout=30)
+    assert chat.returncode == 1 and "is not an SQLite database" in chat.stderr and "Traceback" not in chat.stderr
+    assert not typo.exists() and not (tmp_path / "out.db").exists()
+
+
+def test_backups_and_exports_onto_impossible_targets_are_refused(env, tmp_path):  # noqa: F811
+    assert run("chat", stdin="发票查不到\n", env=env).returncode == 0
+    database = Path(env["OUTAGE_BOT_DB"])
+    link = tmp_path / "hardlink.db"
+    link.hardlink_to(database)
+    for target in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), link):
+        result = run("backup", str(target), env=env)
+        assert result.returncode == 2 and "live database" in result.stderr, (target, result.stderr)
+    missing = run("records", "export", "-o", str(tmp_path / "missing" / "r.csv"), env=env)
+    assert missing.returncode == 1 and "is not a directory" in missing.stderr
+    url = run("stats", env={**env, "OUTAGE_BOT_DB": "postgresql://bot@db.example/outage"})
+    assert url.returncode == 2 and "database URLs are not supported" in url.stderr
+    assert not Path("postgresql:").exists()
+
+
+def test_a_user_id_with_a_colon_is_a_user_like_any_other(env):  # noqa: F811
+    result = run("chat", "--user", "g1:A", stdin="发票查不到\n", env=env)
+    assert result.returncode == 0 and "是在哪里查不到这张发票" in result.stdout
+    again = run("chat", "--user", "g1:A", stdin="1\n", env=env)
+    assert "什么时候开具" in again.stdout  # the same conversation, read back under the same key
+
+
+def test_an_outage_declaration_that_would_mislead_the_groups_is_refused(env):  # noqa: F811
+    cases = {
+        ("--summary", "   "): "the summary is empty",
+        ("--summary", "维护", "--until", "2020-01-01T10:00"): "is in the past",
+        ("--summary", "维护", "--link", "javascript:alert(1)"): "give an http(s) address",
+        ("--summary", "维护", "--link", "file:///etc/passwd"): "give an http(s) address",
+    }
+    for extra, reason in cases.items():
+        result = run("outage", "start", *extra, env=env)
+        assert result.returncode == 1 and reason in result.stderr, (extra, result.stderr)
+    assert run("outage", "status", env=env).stdout.strip() == "no open outage"
+    ok = run("outage", "start", "--summary", "维护", "--link", "https://etax.example/notice", env=env)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_stats_of_a_quiet_database_print_words_not_none(env):  # noqa: F811
+    assert run("chat", stdin="你好\n", env=env).returncode == 0
+    printed = run("stats", env=env).stdout
+    assert "None" not in printed and "()" not in printed
+    assert "median time to claim n/a" in printed
+
+
+def test_texts_longer_than_the_platforms_allow_are_cut_before_anything_reads_them(fakes, tmp_path):
+    from tests.bot_process import BotProcess
+    from tests.test_reliability import SECRET, both_channels
+
+    telegram, wecom_api = fakes
+    bot = BotProcess(tmp_path, both_channels(wecom_api, telegram)).start()
+    try:
+        huge = "发票查不到" * 60_000  # 900 KB of UTF-8, under the webhook's 1 MB
+        update = telegram.message(huge, user=7001)
+        response = httpx.post(
+            f"{bot.url}/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=10
+        )
+        assert response.status_code == 200
+        callbacks = WeComCallbacks(httpx.Client())
+        params, body = callbacks.envelope(callbacks.text_xml("w1", "发票查不到" * 1000, callbacks.next_id()))
+        assert httpx.post(f"{bot.url}/wecom/callback", params=params, content=body).status_code == 200
+        assert telegram.wait_sent(1) and wecom_api.wait_sent(1)
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        said = dict(db.execute("SELECT conversation, said FROM transcript WHERE said IS NOT NULL"))
+    assert len(said["telegram:7001:7001"]) == 4096
+    assert len(said["wecom:w1:w1"].encode("utf-8")) <= 2048
+
+
+def test_a_long_message_is_read_off_the_event_loop(tmp_path, monkeypatch):
+    from bot import config
+    from bot.app import open_app
+    from bot.engine.types import ConversationKey, Inbound
+    from bot.runtime import dispatcher as dispatcher_module
+
+    where: list[str] = []
+    real_step = dispatcher_module.step
+
+    def recording_step(*args):
+        where.append(threading.current_thread().name)
+        return real_step(*args)
+
+    monkeypatch.setattr(dispatcher_module, "step", recording_step)
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "loop.db"))
+
+    async def scenario() -> None:
+        app = await open_app(config.load_settings())
+        try:
+            key = ConversationKey("console", "u", "u")
+            now = app.clock.now()
+            await app.dispatcher.submit("console", "short", Inbound(key, now, text="发票查不到"))
+            await app.dispatcher.submit("console", "long", Inbound(key, now, text="发票查不到" * 800))
+            await app.dispatcher.drain()
+        finally:
+            await app.close()
+
+    asyncio.run(scenario())
+    main = threading.main_thread().name
+    assert where[0] == main and where[1] != main  # the short one in place, the long one in a worker
