@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     HTTP_HOST: str = "0.0.0.0"
     HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
+    HTTP_HEADER_TIMEOUT_S: float = Field(default=10.0, gt=0, le=300)
+    HTTP_BODY_TIMEOUT_S: float = Field(default=30.0, gt=0, le=600)
+    HTTP_MAX_CONNECTIONS: int = Field(default=512, ge=1, le=100_000)
 
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_BASE_URL: str = "https://api.telegram.org/bot"

@@ -31,6 +31,9 @@ REMINDERS_LATE = Counter("outage_bot_reminders_late", "Reminders sent more than 
 INBOX_DEPTH = Gauge("outage_bot_inbox_depth", "Inbox rows not yet processed", registry=REGISTRY)
 OUTBOX_DEPTH = Gauge("outage_bot_outbox_depth", "Outbox rows not yet sent", ["channel"], registry=REGISTRY)
 OPEN_HANDOVERS = Gauge("outage_bot_open_handovers", "Cases queued for or held by a person", registry=REGISTRY)
+STORE_WRITE_FAILURES = Counter(
+    "outage_bot_store_write_failures", "Database writes that failed, by kind", ["kind"], registry=REGISTRY
+)
 
 
 def render() -> bytes:

@@ -12,6 +12,7 @@ import uvicorn
 
 from bot.app import open_app
 from bot.config import Settings
+from bot.http_guard import GuardedHttpProtocol
 from bot.runtime.sender import Sender
 from bot.runtime.worker import Worker
 from bot.web import build_web
@@ -72,6 +73,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=GuardedHttpProtocol.configured(
+                settings.HTTP_HEADER_TIMEOUT_S, settings.HTTP_BODY_TIMEOUT_S, settings.HTTP_MAX_CONNECTIONS
+            ),
         )
     )
     tasks: list[asyncio.Task] = []

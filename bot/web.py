@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -29,6 +30,8 @@ def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
             database = "ok" if await store.ping() else "error"
         except Exception as exc:  # a locked or vanished file must read as unhealthy, not crash
             database = f"error: {exc}"
+        if database == "ok" and store.health.failing:
+            database = f"error: writes failing: {store.health.failing}"
         states = {c.name: "running" if c.healthy() else "down" for c in channels}
         ok = database == "ok" and all(state == "running" for state in states.values())
         body = {"status": "ok" if ok else "unavailable", "database": database, "channels": states}
@@ -37,7 +40,11 @@ def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    async def storage_failing(request: Request, exc: Exception) -> JSONResponse:
+        # the store's health has logged it (once, with a count): the platform retries on a 503
+        return JSONResponse({"error": "storage unavailable, retry later"}, status_code=503)
+
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
     for channel in channels:
         routes.extend(channel.routes())
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={sqlite3.Error: storage_failing})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import socket
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from bot.channels import wecom as wecom_channel
 from bot.channels.wecom import CallbackRejected, _parse_xml
 from bot.store.base import Failed, OutboundMessage, Retry
 from bot.store.sqlite import SqliteStore
+from tests.fakes.http_server import wait_until
 from tests.fakes.wecom_api import WeComCallbacks
 from tests.test_cli import env, run  # noqa: F401  (env is a fixture)
 from tests.test_wecom import LAUGHS, running_bot, wecom  # noqa: F401  (fixtures)
@@ -241,3 +243,174 @@ def test_a_long_message_is_read_off_the_event_loop(tmp_path, monkeypatch):
     asyncio.run(scenario())
     main = threading.main_thread().name
     assert where[0] == main and where[1] != main  # the short one in place, the long one in a worker
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Wait until the server closes the connection (recv gives b'' or a reset), up to `within` s."""
+    sock.settimeout(within)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_slow_and_idle_clients_are_cut_off_and_healthz_keeps_room(fakes, tmp_path):
+    from tests.bot_process import BotProcess
+    from tests.test_reliability import both_channels
+
+    telegram, wecom_api = fakes
+    limits = {"HTTP_HEADER_TIMEOUT_S": "1", "HTTP_BODY_TIMEOUT_S": "1", "HTTP_MAX_CONNECTIONS": "20"}
+    bot = BotProcess(tmp_path, {**both_channels(wecom_api, telegram), **limits}).start()
+    address = ("127.0.0.1", bot.port)
+    try:
+        half_header = socket.create_connection(address)
+        half_header.sendall(b"POST /wecom/callback HTTP/1.1\r\nHost: bot\r\n")
+        assert _closed_by_server(half_header, within=10)
+
+        trickle = socket.create_connection(address)
+        trickle.sendall(b"POST /telegram/webhook HTTP/1.1\r\nHost: bot\r\nContent-Length: 1000\r\n\r\n")
+        cut = False
+        for _ in range(40):  # one byte every 0.1 s would take 100 s for the body
+            try:
+                trickle.sendall(b"x")
+            except OSError:
+                cut = True
+                break
+            if _closed_by_server(trickle, within=0.1):
+                cut = True
+                break
+        assert cut
+
+        idle = [socket.create_connection(address) for _ in range(30)]  # more than HTTP_MAX_CONNECTIONS
+        try:
+            assert httpx.get(f"{bot.url}/healthz", timeout=5).status_code == 200  # room kept for the monitor
+            crowded = httpx.post(f"{bot.url}/wecom/callback", content=b"<xml/>", timeout=5)
+            assert crowded.status_code == 503
+        finally:
+            for sock in idle:
+                sock.close()
+        wait_until(
+            lambda: httpx.post(f"{bot.url}/wecom/callback", content=b"<xml/>", timeout=5).status_code == 400,
+            15,
+            "service again",
+        )
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
+
+
+class _Deliveries:
+    name = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def deliver(self, message: OutboundMessage) -> str | None:
+        self.sent.append(message.payload["text"])
+        return None
+
+
+async def _fill_the_disk(store: SqliteStore) -> None:
+    """SQLite's own 'database or disk is full': no page may be added to the file any more."""
+    await store.db.execute("VACUUM")  # no free page left inside the file either
+    (pages,) = (await store.db.execute_fetchall("PRAGMA page_count"))[0]
+    await store.db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+async def _free_the_disk(store: SqliteStore) -> None:
+    await store.db.execute("PRAGMA max_page_count = 1073741823")
+
+
+def test_while_commits_fail_healthz_says_503_the_log_says_it_once_and_nothing_is_lost(tmp_path, caplog):
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.engine.types import ConversationKey, Inbound
+    from bot.runtime.clock import ManualClock
+    from bot.runtime.sender import Sender
+    from bot.web import build_web
+
+    class Callbacks:
+        name = "console"
+
+        def __init__(self, store: SqliteStore) -> None:
+            self.store, self.n = store, 0
+
+        def healthy(self) -> bool:
+            return True
+
+        def routes(self) -> list[Route]:
+            async def callback(request):
+                self.n += 1
+                key = ConversationKey("console", "u", "u")
+                await self.store.accept("console", f"m{self.n}", Inbound(key, datetime.now(UTC), text="x" * 5000))
+                return PlainTextResponse("")  # never reached while the disk is full
+
+            return [Route("/callback", callback, methods=["POST"])]
+
+    async def scenario() -> dict:
+        async with SqliteStore(tmp_path / "full.db") as store:
+            web = build_web(store, [Callbacks(store)])
+            deliveries = _Deliveries()
+            clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
+            sender = Sender(store, clock, deliveries)
+            await store.enqueue([OutboundMessage("console", "u", {"text": "回复"})], clock.now())
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://bot") as client:
+                assert (await client.get("/healthz")).status_code == 200
+                await _fill_the_disk(store)
+                statuses = [(await client.post("/callback")).status_code for _ in range(300)]
+                health = await client.get("/healthz")
+                await sender.flush()  # delivered, but the outcome can't be recorded
+                await sender.flush()  # … and it is not sent again meanwhile
+                sent_while_full = list(deliveries.sent)
+                await _free_the_disk(store)
+                await sender.flush()  # the outcome is recorded first
+                assert (await client.post("/callback")).status_code != 503
+                healed = await client.get("/healthz")
+                left = await store.db.execute_fetchall("SELECT count(*) FROM outbox")
+            return {
+                "statuses": set(statuses),
+                "health": (health.status_code, health.json()["database"]),
+                "sent_while_full": sent_while_full,
+                "sent": deliveries.sent,
+                "healed": healed.status_code,
+                "outbox_left": left[0][0],
+            }
+
+    with caplog.at_level("INFO"):
+        seen = asyncio.run(scenario())
+    assert seen["statuses"] == {503}
+    assert seen["health"] == (503, "error: writes failing: database or disk is full")
+    assert seen["sent_while_full"] == ["回复"] and seen["sent"] == ["回复"]
+    assert seen["healed"] == 200 and seen["outbox_left"] == 0
+    failing = [r for r in caplog.records if "database writes failing" in r.getMessage()]
+    assert len(failing) == 1 and not any(r.exc_info for r in caplog.records)
+    assert any("database writes work again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_loop_meeting_a_database_error_keeps_running(monkeypatch):
+    from bot.runtime import wake
+
+    monkeypatch.setattr(wake, "MAX_BACKOFF_S", 0.01)
+
+    class Flaky(wake.Loop):
+        interval = 0.001
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.ticks = 0
+
+        async def tick(self) -> int:
+            self.ticks += 1
+            if self.ticks < 3:
+                raise sqlite3.OperationalError("database or disk is full")
+            self.stop()
+            return 0
+
+    loop = Flaky()
+    asyncio.run(loop.run())
+    assert loop.ticks == 3

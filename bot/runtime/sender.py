@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -35,12 +36,20 @@ class Sender(Loop):
         self.store, self.clock, self.channel = store, clock, channel
         self._slots = asyncio.Semaphore(CONCURRENT_CHATS)
         self._settling = GroupCommit(self._settle)
+        # outcomes of sends the database could not record yet: recorded first when it takes writes
+        # again, and their rows are not sent a second time meanwhile
+        self._unsettled: list[Sent | Retry | Failed] = []
 
     async def tick(self) -> int:
         return await self.flush()
 
     async def flush(self) -> int:
         """Deliver the head-of-line message of every chat that has one due; returns how many were tried."""
+        if self._unsettled:
+            outcomes, self._unsettled = self._unsettled, []
+            await self._settle(outcomes)
+            if self._unsettled:
+                return 0  # still failing: the loop backs off
         rows = await self.store.pending(self.channel.name, self.clock.now(), limit=CONCURRENT_CHATS * 4)
         await asyncio.gather(*(self._deliver_and_record(row) for row in rows))
         return len(rows)
@@ -51,7 +60,10 @@ class Sender(Loop):
         await self._settling.add(await self._deliver(row))
 
     async def _settle(self, outcomes: Sequence[Sent | Retry | Failed]) -> list[None]:
-        await self.store.settle(outcomes, self.clock.now())
+        try:
+            await self.store.settle(outcomes, self.clock.now())
+        except sqlite3.Error:
+            self._unsettled.extend(outcomes)  # the store's health has logged it
         return [None] * len(outcomes)
 
     async def _deliver(self, row: OutboxRow) -> Sent | Retry | Failed:

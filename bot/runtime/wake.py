@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+
+MAX_BACKOFF_S = 30.0
 
 
 async def wait_for_wake(event: asyncio.Event, timeout: float) -> None:
@@ -27,10 +30,17 @@ class Loop:
         raise NotImplementedError
 
     async def run(self) -> None:
+        backoff = 0.0
         while not self._stopping:
-            await wait_for_wake(self.wake, self.interval)
-            while not self._stopping and await self.tick():
-                pass
+            await wait_for_wake(self.wake, max(self.interval, backoff))
+            try:
+                while not self._stopping and await self.tick():
+                    pass
+                backoff = 0.0
+            except sqlite3.Error:
+                # the database refuses writes (a full disk, read-only files): its health reports it;
+                # keep the process up and try again, less often while it lasts
+                backoff = min(MAX_BACKOFF_S, max(1.0, backoff * 2))
 
     def stop(self) -> None:
         self._stopping = True

@@ -31,6 +31,7 @@ from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, t
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.sqlite_cases import CasesMixin
 from bot.store.sqlite_ops import OperationsMixin
+from bot.store.write_health import WriteHealth
 
 ACCEPT_CHUNK = 500  # rows per multi-row INSERT: 5 parameters each, well under SQLite's 32,766
 LOAD_CHUNK = 500
@@ -55,6 +56,7 @@ class SqliteStore(OperationsMixin, CasesMixin):
     def __init__(self, path: Path | str, must_exist: bool = False):
         self.path = Path(path)
         self.must_exist = must_exist  # a command that only reads never creates an empty database
+        self.health = WriteHealth()
         self._db: aiosqlite.Connection | None = None
         # One connection serves every task: a transaction holds this lock, so no other task's
         # statement can slip into it (and be committed or rolled back with it).
@@ -153,10 +155,17 @@ class SqliteStore(OperationsMixin, CasesMixin):
                 await self.db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self.db
+                    await self.db.execute("COMMIT")
                 except BaseException:
-                    await self.db.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # nothing to roll back if it already ended
+                        await self.db.execute("ROLLBACK")
                     raise
-                await self.db.execute("COMMIT")
+                self.health.succeeded()
+            except sqlite3.IntegrityError:
+                raise  # the data, not the database
+            except sqlite3.Error as exc:
+                self.health.failed(exc)
+                raise
             finally:
                 self._owner = None
 
