@@ -414,3 +414,100 @@ def test_a_loop_meeting_a_database_error_keeps_running(monkeypatch):
     loop = Flaky()
     asyncio.run(loop.run())
     assert loop.ticks == 3
+
+
+async def test_a_group_send_answered_too_late_is_not_repeated_nor_after_a_crash(wecom, tmp_path, monkeypatch):  # noqa: F811
+    from bot.app import open_app
+    from bot.channels import wecom as wecom_module
+    from bot.channels.wecom import WeComChannel
+    from bot.config import load_settings
+    from bot.runtime.clock import ManualClock
+    from bot.runtime.sender import Sender
+    from bot.store.base import Group
+    from tests.test_wecom import wecom_env
+
+    for name, value in wecom_env(wecom).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "late.db"))
+    monkeypatch.setattr(wecom_module, "SEND_TIMEOUT_S", 0.5)
+    clock = ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00"))
+    app = await open_app(load_settings(), clock=clock)
+    channel = WeComChannel(load_settings(), app, on_accept=lambda: None)
+    await channel.start()
+    try:
+        store = app.store
+        await store.add_group(Group("财务部", "wecom", "wecom_robot", "robot-key-1"), clock.now())
+        wecom.answer_after = 2.0  # WeCom takes the notice, but answers after our 0.5 s
+        await store.enqueue([OutboundMessage("wecom", "group:财务部", {"text": "故障通报"})], clock.now())
+        sender = Sender(store, clock, channel)
+        await sender.flush()
+        clock.advance(seconds=600)
+        while await sender.flush():
+            pass
+        assert [s["content"] for s in wecom.sent] == ["故障通报"]  # once, though its answer never came
+        (error,) = (await store.db.execute_fetchall("SELECT last_error FROM outbox"))[0]
+        assert error.startswith("may have been delivered, not repeated")
+
+        # a notice in flight when the process dies is not repeated by the next one either
+        wecom.answer_after = 0.0
+        await store.enqueue([OutboundMessage("wecom", "group:财务部", {"text": "恢复通知"})], clock.now())
+        (row,) = await store.pending("wecom", clock.now())
+        await store.mark_in_flight([row.id], clock.now())  # … and then kill -9
+        restarted = Sender(store, clock, channel)
+        while await restarted.flush():
+            pass
+        assert [s["content"] for s in wecom.sent] == ["故障通报"]
+    finally:
+        await channel.stop()
+        await app.close()
+
+
+async def test_a_flood_from_one_waiting_user_is_merged_and_a_new_case_goes_first(tmp_path, monkeypatch):
+    from bot.app import open_app
+    from bot.config import load_settings
+    from bot.engine.types import ConversationKey, Inbound
+    from bot.runtime.clock import ManualClock
+    from bot.runtime.sender import MERGE_MAX_BYTES, Sender
+
+    support = "-100999"
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "flood.db"))
+    monkeypatch.setenv("SUPPORT_TELEGRAM_CHAT_ID", support)
+    app = await open_app(load_settings(), clock=ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00")))
+    sequence = iter(range(10**6))
+
+    async def say(user: str, text: str) -> None:
+        inbound = Inbound(ConversationKey("telegram", user, user), app.clock.now(), text=text, lang_hint="zh")
+        await app.dispatcher.submit("telegram", f"m{next(sequence)}", inbound)
+
+    class SupportChat:  # the Telegram support chat, at its limit: one message per turn of the sender
+        name = "telegram"
+
+        def __init__(self) -> None:
+            self.received: list[str] = []
+            self.acks = 0
+
+        async def deliver(self, message: OutboundMessage) -> str | None:
+            if message.chat == support:
+                self.received.append(message.payload["text"])
+            elif "合并" in message.payload["text"]:
+                self.acks += 1
+            return str(len(self.received))
+
+    try:
+        await say("1001", "转人工")
+        for n in range(300):
+            await say("1001", f"第{n}条：还在吗？")
+        await say("2002", "转人工")  # the next user's case, after the flood
+        await app.dispatcher.drain()
+        chat = SupportChat()
+        sender = Sender(app.store, app.clock, chat)
+        while await sender.flush():
+            pass
+    finally:
+        await app.close()
+    announcements = [i for i, text in enumerate(chat.received) if text.startswith("【待接手")]
+    relayed = "\n".join(t for t in chat.received if "用户：" in t)
+    assert all(f"第{n}条" in relayed for n in range(300))  # nothing lost
+    assert len(chat.received) <= 2 + -(-300 * len("#1 用户：第299条：还在吗？".encode()) // MERGE_MAX_BYTES) + 1
+    assert announcements[:2] == [0, 1]  # both cases announced before any relay
+    assert chat.acks >= 1  # the user is told their messages are merged

@@ -18,3 +18,16 @@ class RetryLater(DeliveryError):
 
 class Undeliverable(DeliveryError):
     """The message can never be delivered (chat gone, bot blocked, malformed); it is set aside."""
+
+
+class MaybeDelivered(DeliveryError):
+    """The request went out but its answer never came (a read timeout, a dropped connection): the
+    platform may have delivered it. A group (robot, app chat, Telegram group) has no duplicate check,
+    so such a send to a group is not repeated; a send to a person is."""
+
+
+GROUP_PREFIX = "group:"  # outbox chats that are groups the bot speaks to on its own
+
+
+def to_group(chat: str) -> bool:
+    return chat.startswith(GROUP_PREFIX)

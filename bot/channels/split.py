@@ -20,7 +20,7 @@ def split(messages: list[OutboundMessage] | tuple[OutboundMessage, ...]) -> list
             parts.append(message)
             continue
         parts.extend(
-            OutboundMessage(message.channel, message.chat, payload, message.conversation)
+            OutboundMessage(message.channel, message.chat, payload, message.conversation, message.priority)
             for payload in splitter(message.payload)
         )
     return parts

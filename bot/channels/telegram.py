@@ -16,6 +16,7 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +32,7 @@ from telegram.warnings import PTBUserWarning
 from bot import metrics
 from bot.app import App
 from bot.channels.body import BodyTooLarge, read_limited
-from bot.channels.delivery import RetryLater, Undeliverable
+from bot.channels.delivery import MaybeDelivered, RetryLater, Undeliverable
 from bot.channels.telegram_format import parse_callback_data, to_message
 from bot.config import Settings
 from bot.engine.types import ConversationKey, Inbound
@@ -298,7 +299,9 @@ class TelegramChannel:
         except (Forbidden, BadRequest) as exc:  # blocked, kicked, chat gone, malformed: retrying won't help
             raise Undeliverable(str(exc)) from None
         except NetworkError as exc:
-            raise RetryLater(5, str(exc)) from None
+            if isinstance(exc.__cause__, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError)):
+                raise MaybeDelivered(f"{type(exc.__cause__).__name__}: {exc}") from None
+            raise RetryLater(5, str(exc)) from None  # never reached Telegram: a connect error or timeout
         return str(sent["message_id"])
 
 

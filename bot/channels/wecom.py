@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 MAX_BODY = 1024 * 1024
+SEND_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
 # WeCom documents 2048 bytes as a text message's limit (for the messages an app sends); a longer one
 # received is cut the same way before anything reads it
 MAX_TEXT_BYTES = 2048
@@ -78,7 +80,10 @@ class WeComChannel:
         self._running = False
 
     async def start(self) -> None:
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.http = aiohttp.ClientSession(
+            # connecting has its own, shorter limit: a timeout after it means the request went out
+            timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S)
+        )
         self.api = WeComApi(
             self.settings.WECOM_API_BASE_URL,
             self.corp_id,

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.delivery import MaybeDelivered
 from bot.runtime.clock import Clock
 
 TOKEN_EXPIRED = {40014, 42001}  # invalid / expired access_token: fetch a new one and retry once
@@ -60,12 +61,21 @@ class WeComApi:
         for attempt in (1, 2):
             token = await self.token(refresh=attempt == 2)
             try:
-                async with self.client.post(self.base + method, params={"access_token": token}, json=body) as response:
-                    return await self._json(response, method)
+                return await self._send(method, {"access_token": token}, body)
             except WeComError as exc:
                 if exc.errcode not in TOKEN_EXPIRED or attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    async def _send(self, method: str, params: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """POST a message. Once connected, a missing answer leaves it unknown whether WeCom took it."""
+        try:
+            async with self.client.post(self.base + method, params=params, json=body) as response:
+                return await self._json(response, method)
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError):
+            raise  # never connected: certainly not delivered
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+            raise MaybeDelivered(f"{method}: {type(exc).__name__}") from None
 
     async def send_text(self, user: str, content: str) -> dict[str, Any]:
         return await self._post(
@@ -87,5 +97,4 @@ class WeComApi:
     async def send_robot(self, key: str, content: str, markdown: bool = False) -> dict[str, Any]:
         kind = "markdown" if markdown else "text"
         body = {"msgtype": kind, kind: {"content": content}}
-        async with self.client.post(self.base + "webhook/send", params={"key": key}, json=body) as response:
-            return await self._json(response, "webhook/send")
+        return await self._send("webhook/send", {"key": key}, body)

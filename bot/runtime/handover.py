@@ -46,23 +46,35 @@ class Handover:
             return key.chat == self._support_chat()
         return key.channel == "wecom" and key.user in self.settings.SUPPORT_WECOM_USERS
 
-    def _to_support(self, text: str, case_id: int, claim_button: bool = False) -> list[OutboundMessage]:
-        """A message for every support destination: the Telegram support chat, each WeCom support user."""
+    def _to_support(
+        self, text: str, case_id: int, claim_button: bool = False, relay: bool = False, priority: int = 0
+    ) -> list[OutboundMessage]:
+        """A message for every support destination: the Telegram support chat, each WeCom support user.
+        A relay of the user's words is tagged so that the sender merges a case's waiting relays."""
         options = [{"key": f"claim:{case_id}", "label": self.t("label_claim", id=case_id)}] if claim_button else []
         payload = {"text": text, "options": options, "lang": self.lang, "case_id": case_id}
+        if relay:
+            payload["merge"] = f"case:{case_id}"
         messages = []
-        if (chat := self._support_chat()) is not None:
-            messages.append(OutboundMessage("telegram", chat, payload | {"user": "0"}))  # "0": anyone may press
+        if (chat := self._support_chat()) is not None:  # "0": anyone may press
+            messages.append(OutboundMessage("telegram", chat, payload | {"user": "0"}, priority=priority))
         for user in sorted(self.settings.SUPPORT_WECOM_USERS):
-            messages.append(OutboundMessage("wecom", user, payload | {"user": user}))
+            messages.append(OutboundMessage("wecom", user, payload | {"user": user}, priority=priority))
         return messages
 
     def _to_agent(self, case: Case, text: str) -> list[OutboundMessage]:
         channel, _, user = (case.agent or "").partition(":")
-        payload = {"text": text, "options": [], "lang": self.lang, "case_id": case.id}
+        payload = {"text": text, "options": [], "lang": self.lang, "case_id": case.id, "merge": f"case:{case.id}"}
         if channel == "telegram":
             return [OutboundMessage("telegram", self._support_chat(), payload | {"user": "0"})]
         return [OutboundMessage("wecom", user, payload | {"user": user})]
+
+    async def _relays_waiting(self, case: Case) -> bool:
+        """Some of this user's earlier messages are still waiting for the support chat's turn."""
+        relays = self._to_support("", case.id, relay=True)
+        return bool(relays) and bool(
+            await self.app.store.unsent_tagged(relays[0].channel, relays[0].chat, f"case:{case.id}", 0, 1)
+        )
 
     async def _to_user(self, case: Case, key: str, **variables) -> OutboundMessage:
         conversation = ConversationKey.parse(case.conversation)
@@ -80,7 +92,9 @@ class Handover:
         case = await self.app.store.open_case(str(key), key.channel, summary, now)
         if case is None:
             return []
-        return self._to_support(self.t("case_announce", id=case.id, text=summary), case.id, claim_button=True)
+        # ahead of every relay waiting for the support chat: a new case is never stuck behind chatter
+        announce = self.t("case_announce", id=case.id, text=summary)
+        return self._to_support(announce, case.id, claim_button=True, priority=1)
 
     async def from_user(self, case: Case, inbound: Inbound, lang: str, now: datetime) -> list[OutboundMessage] | None:
         """A message from a user whose case is open: relayed, and acknowledged while nobody has
@@ -102,7 +116,8 @@ class Handover:
         message = self.t("case_from_user", id=case.id, text=text or inbound.choice or "")
         if case.status == "claimed":
             return self._to_agent(case, message)
-        return [*self._to_support(message, case.id), answer(self.t("handover_waiting_ack", lang))]
+        ack = "handover_waiting_merged" if await self._relays_waiting(case) else "handover_waiting_ack"
+        return [*self._to_support(message, case.id, relay=True), answer(self.t(ack, lang))]
 
     # ---- the agent's side ---------------------------------------------------------------------
 

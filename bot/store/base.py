@@ -31,6 +31,7 @@ class OutboundMessage:
     chat: str
     payload: dict[str, Any]  # Reply.to_dict() plus channel hints
     conversation: str | None = None
+    priority: int = 0  # within a chat, a higher one goes first (a new case ahead of relays)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,15 @@ class Store(Protocol):
 
     async def settle(self, outcomes: Sequence[Sent | Retry | Failed], now: datetime) -> None:
         """Record what became of several sends in one transaction."""
+
+    async def unsent_tagged(self, channel: str, chat: str, tag: str, after: int, limit: int) -> list[OutboxRow]:
+        """Unsent rows of one chat carrying `payload["merge"] == tag`, after row `after`, oldest first."""
+
+    async def mark_in_flight(self, ids: Sequence[int], now: datetime) -> None:
+        """These group sends are about to be made (a retry clears the mark)."""
+
+    async def set_aside_interrupted(self, channel: str, now: datetime) -> int:
+        """Fail, unrepeated, the group sends a dead process had in flight; returns how many."""
 
     async def mark_retry(self, outbox_id: int, retry_at: datetime, error: str) -> None: ...
 

@@ -196,6 +196,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inbox_new RENAME TO inbox;
     CREATE INDEX inbox_unfinished ON inbox (id) WHERE done_at IS NULL;
     """,
+    # 8: a send to a group is marked in flight before the call: after a crash it is not repeated
+    """
+    ALTER TABLE outbox ADD COLUMN in_flight_at REAL;
+    """,
+    # 9: within a chat, a higher priority goes first: a new case is announced ahead of relays
+    """
+    ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -289,16 +289,24 @@ class SqliteStore(OperationsMixin, CasesMixin):
         # holds back the ones after it, so every chat receives its messages in order.
         chat_filter = "AND chat = ?" if chat is not None else ""
         params: list = [channel, *([chat] if chat is not None else []), to_epoch(now), limit]
+        # (a chat's rows of a higher priority first: SQLite gives MAX()'s row for the bare columns)
         rows = await self.db.execute_fetchall(
-            "SELECT id, channel, chat, conversation, payload, attempts, created_at FROM outbox WHERE id IN ("
-            "  SELECT MIN(id) FROM outbox WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL "
-            f"  {chat_filter} GROUP BY chat"
+            "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox WHERE id IN ("
+            "  SELECT head FROM (SELECT MAX(priority * 4294967296 - id) AS rank, id AS head FROM outbox "
+            f"    WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL {chat_filter} GROUP BY chat)"
             ") AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             params,
         )
-        return [
-            OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3]), r[5], from_epoch(r[6])) for r in rows
-        ]
+        return [_outbox_row(r) for r in rows]
+
+    async def unsent_tagged(self, channel: str, chat: str, tag: str, after: int, limit: int) -> list[OutboxRow]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox "
+            "WHERE channel = ? AND chat = ? AND id > ? AND sent_at IS NULL AND failed_at IS NULL "
+            "AND json_extract(payload, '$.merge') = ? ORDER BY id LIMIT ?",
+            (channel, chat, after, tag, limit),
+        )
+        return [_outbox_row(r) for r in rows]
 
     async def mark_sent(self, outbox_id: int, now: datetime, sent_ref: str | None = None, keep: bool = False) -> None:
         await self.settle([Sent(outbox_id, sent_ref, keep)], now)
@@ -318,7 +326,8 @@ class SqliteStore(OperationsMixin, CasesMixin):
                 [(at, o.ref, o.id) for o in sent if o.keep],
             )
             await db.executemany(
-                "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, in_flight_at = NULL "
+                "WHERE id = ?",
                 [(to_epoch(o.at), redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Retry)],
             )
             await db.executemany(
@@ -326,16 +335,30 @@ class SqliteStore(OperationsMixin, CasesMixin):
                 [(at, redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Failed)],
             )
 
+    async def mark_in_flight(self, ids: Sequence[int], now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.executemany("UPDATE outbox SET in_flight_at = ? WHERE id = ?", [(to_epoch(now), i) for i in ids])
+
+    async def set_aside_interrupted(self, channel: str, now: datetime) -> int:
+        """Sends to groups that were in flight when the process died: failed, not repeated."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET failed_at = ?, last_error = 'in flight when the bot stopped: not repeated' "
+                "WHERE channel = ? AND in_flight_at IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL",
+                (to_epoch(now), channel),
+            )
+            return cursor.rowcount
+
     async def enqueue(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
         if not messages:
             return
         at = to_epoch(now)
         async with self.transaction() as db:
             await db.executemany(
-                "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at, priority) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 # cut to each platform's message limits here, whatever put the message in the outbox
-                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at) for m in split(messages)],
+                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at, m.priority) for m in split(messages)],
             )
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
@@ -425,3 +448,7 @@ class SqliteStore(OperationsMixin, CasesMixin):
         except sqlite3.DatabaseError as exc:
             return str(exc)
         return result
+
+
+def _outbox_row(r) -> OutboxRow:
+    return OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3], r[7]), r[5], from_epoch(r[6]))

@@ -3,6 +3,7 @@ client that builds callbacks the way WeCom does, encrypted with wechatpy's crypt
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -31,6 +32,7 @@ class FakeWeCom:
         self.gettoken_calls = 0
         self.sent: list[dict] = []  # {"api", "to", "content", "body", "at"}
         self.fail_next: list[int] = []  # errcodes for the next send calls
+        self.answer_after = 0.0  # seconds a robot send waits, once recorded, before it is answered
         self.app = Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
@@ -89,6 +91,8 @@ class FakeWeCom:
                     "at": time.monotonic(),
                 }
             )
+        if self.answer_after:  # taken, but answered after the client has given up
+            await asyncio.sleep(self.answer_after)
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
 
