@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ROOT
-from tests.fakes.http_server import free_port
+from tests.fakes.http_server import free_port, wait_until
 
 
 class BotProcess:
@@ -55,6 +57,20 @@ class BotProcess:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"bot not healthy in {timeout}s:\n{self.log.read_text()}")
+
+    def wait_idle(self, timeout: float = 20, pending_elsewhere=lambda: 0) -> None:
+        """Wait for the explicit idle signal before asserting that nothing more arrives: no message
+        in the inbox, no send queued or in flight (a send's row stays until its outcome is
+        recorded), and nothing still waiting at the fake platform (`pending_elsewhere`)."""
+        database = self.env["OUTAGE_BOT_DB"]
+
+        def idle() -> bool:
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                inbox = db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+                queued = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+                return inbox == 0 and queued.fetchone()[0] == 0 and pending_elsewhere() == 0
+
+        wait_until(idle, timeout, "the bot to be idle")
 
     def stop(self) -> int:
         """SIGTERM, as a service manager would; returns the exit code."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -43,3 +44,11 @@ def fakes():
     with BackgroundServer(telegram.app) as tg, BackgroundServer(wecom.app) as wc:
         telegram.base_url, wecom.base_url = f"{tg.url}/bot", f"{wc.url}/cgi-bin/"
         yield telegram, wecom
+
+
+def random_seed() -> int:
+    """The seed of a test's random choices: TEST_SEED to replay a run, else a fixed one; printed,
+    so a failure's output says how to replay it."""
+    seed = int(os.environ.get("TEST_SEED", "20261128"))
+    print(f"random seed {seed} (replay with TEST_SEED={seed})")
+    return seed

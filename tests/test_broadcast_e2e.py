@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 
 from bot.store.base import Group
@@ -53,20 +52,16 @@ def test_cli_declares_and_the_running_bot_broadcasts_within_limits(fakes, tmp_pa
 
         dry = cli(bot, "outage", "start", "--summary", "发票查询服务维护", "--until", "20:00", "--dry-run")
         assert f"would go to {EXTRA_GROUPS + 2} group(s)" in dry.stdout
-        time.sleep(1.0)
+        bot.wait_idle(pending_elsewhere=telegram.unconfirmed)
         assert len(telegram.sent) == 2  # a dry run sends nothing
 
-        started_at = time.monotonic()
         cli(bot, "outage", "start", "--summary", "发票查询服务维护", "--until", "20:00")
         wait_until(lambda: len(telegram.sent) == 2 + EXTRA_GROUPS + 1 and len(wecom.sent) == 2)
         notices = telegram.sent[2:]
         assert {m["params"]["chat_id"] for m in notices} == {-100777} | {-200000 - i for i in range(EXTRA_GROUPS)}
         assert all(m["params"]["text"].startswith("【发票系统故障通报】发票查询服务维护") for m in notices)
         assert wecom.sent[1]["api"] == "webhook/send" and "发票查询服务维护" in wecom.sent[1]["content"]
-        times = sorted(m["at"] for m in notices)
-        busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-        assert busiest <= 30, f"{busiest} Telegram messages in one second"
-        assert times[0] - started_at < 5  # delivered within seconds of the CLI's write
+        assert telegram.violations == []  # within Telegram's limits, as Telegram counts them
 
         cli(bot, "outage", "resolve")
         wait_until(lambda: len(wecom.sent) == 3)

@@ -102,7 +102,7 @@ def test_retries_of_one_msgid_and_one_event_are_answered_once(wecom, running_bot
     params, body = callbacks.envelope(callbacks.image_xml("zhaoliu", callbacks.next_id()))
     assert httpx.post(url, params=params, content=body).status_code == 200
     sent = wecom.wait_sent(3)
-    time.sleep(0.8)
+    running_bot.wait_idle()
     assert sorted(s["to"] for s in wecom.sent) == ["lisi", "wangwu", "zhaoliu"]
     by_user = {s["to"]: s["content"] for s in sent}
     assert "开票方是否作废或红冲过" in by_user["lisi"]  # "报销…无效" already answered what the system said
@@ -133,7 +133,7 @@ def test_bad_requests_get_4xx_and_nothing_is_processed(wecom, running_bot):
         assert response.status_code == status, (status, response.text)
     tampered = good_body.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[x")
     assert httpx.post(url, params=good_params, content=tampered).status_code == 403
-    time.sleep(0.8)
+    running_bot.wait_idle()
     assert wecom.sent == []
     assert running_bot.wait_healthy()["channels"] == {"wecom": "running"}
     assert httpx.post(url, params=good_params, content=good_body).status_code == 200  # still serving

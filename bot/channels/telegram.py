@@ -9,10 +9,12 @@ Telegram's limits (1 msg/s per chat, 20/min per group, 30/s overall) and its 429
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import warnings
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +40,7 @@ from bot.config import Settings
 from bot.engine.types import ConversationKey, Inbound
 from bot.i18n import parse_lang
 from bot.runtime.clock import Clock, SystemClock
-from bot.runtime.window import SlidingWindows
+from bot.runtime.window import InFlightWindows
 from bot.store.base import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -79,26 +81,35 @@ NOT_YOUR_BUTTON = {
 
 
 class ChatLimits:
-    """Telegram's limits as exact sliding windows: a leaky bucket would let a full burst through and
-    keep dripping, twice the rate within one second. Sends wait here until every window has room."""
-
-    # Windows 40 ms longer than Telegram's: requests in flight arrive with some jitter, and what
-    # counts is when they reach Telegram, not when we sent them. (A 10 % margin cost a tenth of the
-    # broadcast rate; benchmarks/broadcast.py measures what this one costs and whether it holds.)
-    MARGIN_S = 0.04
+    """Telegram's limits (30 messages a second overall, one a second per chat, 20 a minute per
+    group) as Telegram counts them, on arrival: a send counts from when it is let go until a window
+    after its answer (InFlightWindows), so no jitter on the way can squeeze two windows' sends into
+    one. A leaky bucket would let a full burst through and keep dripping, twice the rate."""
 
     def __init__(self, clock: Clock):
-        self.overall = SlidingWindows([(30, 1.0 + self.MARGIN_S)], clock)
-        self.per_chat = SlidingWindows([(1, 1.0 + self.MARGIN_S)], clock)
-        self.per_group = SlidingWindows([(20, 60.0 + self.MARGIN_S)], clock)
+        self.overall = InFlightWindows(30, 1.0, clock)
+        self.per_chat = InFlightWindows(1, 1.0, clock)
+        self.per_group = InFlightWindows(20, 60.0, clock)
 
-    async def acquire(self, chat: str) -> None:
-        windows = [self.per_chat, *([self.per_group] if chat.startswith("-") else []), self.overall]
-        for window in windows:
-            key = "all" if window is self.overall else chat
-            while wait := window.reserve(key):
-                metrics.RATE_LIMIT_WAITS.labels(CHANNEL).inc()
-                await asyncio.sleep(wait)
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: str) -> AsyncIterator[None]:
+        """Wait until every window of this chat has room, hold it while the send is made."""
+        windows = [(self.per_chat, chat), *([(self.per_group, chat)] if chat.startswith("-") else [])]
+        windows.append((self.overall, "all"))
+        tickets = []
+        try:
+            for window, key in windows:
+                while True:
+                    wait, ticket = window.reserve(key)
+                    if ticket is not None:
+                        tickets.append((window, ticket))
+                        break
+                    metrics.RATE_LIMIT_WAITS.labels(CHANNEL).inc()
+                    await asyncio.sleep(wait)
+            yield
+        finally:
+            for window, ticket in tickets:
+                window.done(ticket)
 
 
 class TelegramChannel:
@@ -290,10 +301,10 @@ class TelegramChannel:
         reply_to = payload.get("in_reply_to")
         if reply_to and chat.startswith("-"):  # in a group, say whose question this answers
             part["reply_parameters"] = {"message_id": int(reply_to), "allow_sending_without_reply": True}
-        await self.limits.acquire(chat)
         try:
-            # the raw result: of the sent message only its id is needed, so skip building a Message
-            sent = await self.bot.do_api_request("sendMessage", api_kwargs={"chat_id": int(chat), **part})
+            async with self.limits.slot(chat):
+                # the raw result: of the sent message only its id is needed, so skip building a Message
+                sent = await self.bot.do_api_request("sendMessage", api_kwargs={"chat_id": int(chat), **part})
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), str(exc)) from None
         except (Forbidden, BadRequest) as exc:  # blocked, kicked, chat gone, malformed: retrying won't help

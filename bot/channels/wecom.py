@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "wecom"
 MAX_BODY = 1024 * 1024
 SEND_TIMEOUT_S = 10.0
+REQUIRED_FIELDS = ("FromUserName", "MsgType", "CreateTime")  # every message and event carries them
 CONNECT_TIMEOUT_S = 5.0
 # WeCom documents 2048 bytes as a text message's limit (for the messages an app sends); a longer one
 # received is cut the same way before anything reads it
@@ -148,7 +149,10 @@ class WeComChannel:
                 raise CallbackRejected(400, "no Encrypt element")
             self._check(request, encrypted)
             plain = self._decrypt(encrypted)
-            _parse_xml(plain.encode())  # the inner XML gets the same scrutiny before wechatpy reads it
+            inner = _parse_xml(plain.encode())  # the same scrutiny before wechatpy reads it
+            missing = [name for name in REQUIRED_FIELDS if not (inner.findtext(name) or "").strip()]
+            if missing:
+                raise CallbackRejected(400, f"message without {', '.join(missing)}")
             message = parse_message(plain)
         except CallbackRejected as exc:
             return PlainTextResponse(exc.reason, status_code=exc.status)

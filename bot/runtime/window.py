@@ -51,3 +51,41 @@ class SlidingWindows:
             if oldest and oldest[-1] > cutoff:
                 return
             self._sent.popitem(last=False)
+
+
+class InFlightWindows:
+    """At most `count` sends per `seconds` as the platform counts them, on arrival, whatever the
+    jitter between our call and its arrival. A send counts from the moment it is let go until
+    `seconds` after its answer came (a send still in flight counts all along): its arrival lies in
+    between, so no window of `seconds` can see more than `count` arrivals."""
+
+    POLL_S = 0.005  # how soon to look again when every counted send is still in flight
+    KEEP_KEYS = 10_000  # beyond this many keys, those with nothing counted any more are dropped
+
+    def __init__(self, count: int, seconds: float, clock: Clock):
+        self.count, self.seconds, self.clock = count, seconds, clock
+        self._sends: dict[str, list[list[float]]] = {}  # per key: [answer time], inf while in flight
+
+    def reserve(self, key: str) -> tuple[float, list[float] | None]:
+        """(0, a ticket for `done`) and the send is counted; or (seconds to wait, None)."""
+        now = self.clock.now().timestamp()
+        sends = [s for s in self._sends.get(key, ()) if s[0] > now - self.seconds]
+        self._sends[key] = sends
+        if len(sends) >= self.count:
+            answered = sorted(s[0] for s in sends if s[0] != INF)
+            leaving = len(sends) - self.count  # this many must age out first
+            wait = answered[leaving] + self.seconds - now if leaving < len(answered) else self.POLL_S
+            return max(wait, self.POLL_S), None
+        ticket = [INF]
+        sends.append(ticket)
+        if len(self._sends) > self.KEEP_KEYS:
+            cutoff = now - self.seconds
+            self._sends = {k: v for k, v in self._sends.items() if any(s[0] > cutoff for s in v)}
+        return 0.0, ticket
+
+    def done(self, ticket: list[float]) -> None:
+        """The send's answer came, or it failed: it counts for `seconds` more."""
+        ticket[0] = self.clock.now().timestamp()
+
+
+INF = float("inf")

@@ -42,11 +42,20 @@ class FakeTelegram:
         self.fail_sends: list[int] = []  # retry_after seconds for each of the next sendMessage calls
         self.holding = False  # while True, sendMessage calls wait (a send in flight)
         self.drop_held = False  # when released, held calls fail without being delivered
+        # what Telegram would hold against the bot: a send before a 429's retry_after is over, more
+        # than 30 messages in a second overall, more than 20 a minute to one group
+        self.violations: list[str] = []
+        self._quiet_until = 0.0
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["POST", "GET"])])
 
     # ---- what tests do ------------------------------------------------------------------------
+
+    def unconfirmed(self) -> int:
+        """Updates the bot has not yet confirmed it has (getUpdates with a later offset)."""
+        with self.lock:
+            return len(self.updates)
 
     def push(self, update: dict) -> dict:
         with self.lock:
@@ -155,8 +164,12 @@ class FakeTelegram:
             if self.drop_held:
                 return JSONResponse({"ok": False, "error_code": 500, "description": "lost"}, status_code=500)
         with self.lock:
+            now = time.monotonic()
+            if now < self._quiet_until:
+                self.violations.append(f"sendMessage {self._quiet_until - now:.2f}s before retry_after was over")
             if self.fail_sends:
                 retry_after = self.fail_sends.pop(0)
+                self._quiet_until = now + retry_after
                 return JSONResponse(
                     {
                         "ok": False,
@@ -176,8 +189,18 @@ class FakeTelegram:
             }
             if params.get("reply_markup"):
                 message["reply_markup"] = params["reply_markup"]
-            self.sent.append({"params": params, "message": message, "at": time.monotonic()})
+            self.sent.append({"params": params, "message": message, "at": now})
+            self._count_against_limits(chat, now)
         return self._ok(message)
+
+    def _count_against_limits(self, chat: int, now: float) -> None:
+        last_second = sum(1 for m in self.sent if now - m["at"] < 1.0)
+        if last_second > 30:
+            self.violations.append(f"{last_second} messages within one second")
+        if chat < 0:
+            last_minute = sum(1 for m in self.sent if m["message"]["chat"]["id"] == chat and now - m["at"] < 60.0)
+            if last_minute > 20:
+                self.violations.append(f"{last_minute} messages to group {chat} within one minute")
 
     async def _editMessageText(self, params: dict) -> JSONResponse:
         return self._ok(True)
