@@ -21,6 +21,7 @@ Updates arrive in rounds, each user's next message one round later, all of a rou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
@@ -184,8 +185,9 @@ async def run_baseline(rounds: list[list[bytes]], texts: list[dict], workdir: Pa
 
 
 class NoLimits:
-    async def acquire(self, chat: str) -> None:
-        pass
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: str):
+        yield
 
 
 async def run_ours(rounds: list[list[bytes]], workdir: Path) -> tuple[float, int]:

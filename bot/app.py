@@ -74,6 +74,7 @@ class App:
             is_admin=self.is_admin(key),
             idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
             match_threshold=self.settings.MATCH_THRESHOLD,
+            buttons=key.channel != "console",
         )
 
     async def close(self) -> None:

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=["zh", "en"], help="language to start in")
     chat.add_argument("--playbooks", type=Path, help="playbook directory (default: PLAYBOOKS_DIR or shipped)")
     chat.add_argument("--jsonl", action="store_true", help="print each bot message as one JSON object per line")
+    chat.add_argument("--verbose", action="store_true", help="show the log here (default: a file beside the database)")
 
     run = sub.add_parser("run", help="run every configured channel (Telegram, …) and the HTTP server")
     run.add_argument("--db", type=Path, help="SQLite file (default: OUTAGE_BOT_DB or the user data directory)")
@@ -91,9 +92,21 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_app
     from bot.channels.console import ConsoleChat
 
+    database = Path(settings.OUTAGE_BOT_DB)
+    first_run = not database.exists()
+    if not args.verbose:  # the terminal is the chat: a turn's error must not print a traceback into it
+        database.parent.mkdir(parents=True, exist_ok=True)
+        logs.configure(settings, to_file=database.with_suffix(".log"))
+
     async def run() -> None:
         app = await open_app(settings, role="chat")
         try:
+            if first_run:
+                print(
+                    f"outage-bot: a new database at {database} (choose another with --db or OUTAGE_BOT_DB); "
+                    f"the log goes to {database.with_suffix('.log')}; `outage-bot --help` lists the commands.",
+                    file=sys.stderr,
+                )
             chat = ConsoleChat(app, args.user, args.lang, args.jsonl, sys.stdout)
             await chat.run(sys.stdin, interactive=sys.stdin.isatty())
         finally:

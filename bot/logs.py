@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.config import Settings
 from bot.redact import redact_urls
@@ -63,8 +64,9 @@ def secrets_of(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
-def configure(settings: Settings, extra_secrets: list[str] | None = None) -> Redactor:
-    handler = logging.StreamHandler(sys.stderr)
+def configure(settings: Settings, extra_secrets: list[str] | None = None, to_file: Path | None = None) -> Redactor:
+    """Logging to stderr, or (`to_file`: the terminal chat, whose stderr is the chat) to a file."""
+    handler = logging.FileHandler(to_file, encoding="utf-8") if to_file else logging.StreamHandler(sys.stderr)
     if settings.LOG_FORMAT == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -34,6 +34,7 @@ TEMPLATE_VARIABLES = frozenset(
         "usage",
         "slots",
         "chosen",
+        "buttons",
         "outage",
         "lang",
         "symptom",

@@ -16,6 +16,10 @@ from bot.i18n import Lang
 from bot.runtime.scheduler import fire_due
 
 CHANNEL = "console"
+FIRST_HINT = (
+    "提示：直接描述问题；选择时输入选项前的编号；/help 查看命令。\n"
+    "Tip: describe the problem; to choose, type an option's number; /help lists the commands.\n"
+)
 
 
 def format_plain(payload: dict[str, Any]) -> str:
@@ -64,7 +68,10 @@ class ConsoleChat:
 
     async def run(self, stream: TextIO, interactive: bool) -> None:
         if interactive:
-            self.out.write("outage-bot — 输入消息开始（Ctrl-D 退出）/ type a message to start (Ctrl-D quits)\n\n")
+            self.out.write("outage-bot — 输入消息开始（Ctrl-D 退出）/ type a message to start (Ctrl-D quits)\n")
+            if await self.app.store.load(self.key) is None:  # the first time: how this works
+                self.out.write(FIRST_HINT)
+            self.out.write("\n")
         while True:
             if interactive:
                 self.out.write("> ")

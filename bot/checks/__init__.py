@@ -31,6 +31,9 @@ class Check:
     # outcomes that, found in passing, prove nothing: digits that aren't a valid invoice number
     # may be a phone number or an amount; a tax ID with a wrong check character is still evidence
     weak_ahead: frozenset[str] = frozenset()
+    # a reply without a digit is no attempt at what this check reads (a number, a tax ID): it is
+    # not taken as a wrong one
+    wants_digits: bool = False
 
 
 def _text(raw: str, today: date) -> CheckResult:
@@ -88,12 +91,14 @@ CHECKS: dict[str, Check] = {
             "invalid": "12345",
         },
         frozenset({"invalid", "ambiguous"}),
+        wants_digits=True,
     ),
     "tax_id": Check(
         frozenset({"valid", "invalid"}),
         lambda raw, today: check_tax_id(raw),
         _find_tax_id,
         {"valid": "91110108MA01ABCD1E", "invalid": "91110108MA01ABCD1X"},
+        wants_digits=True,
     ),
     "platform_message": Check(
         MESSAGE_OUTCOMES,

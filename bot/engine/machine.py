@@ -44,6 +44,7 @@ from bot.playbook.lint import reachable
 from bot.playbook.model import DIAGNOSE, Question, Remind
 
 LOOSE_NODES = ("diagnosis", "steps", "finished")  # at the menu, the symptom matcher reads descriptions
+UNKNOWN_ANSWERS = ("not_sure", "skip")  # answers a later message may fill in without saying "不对"
 STUCK_AFTER = 2  # replies in a row not understood at one node before the contacts are offered
 
 Result = tuple[ConversationState, list[Effect]]
@@ -292,8 +293,21 @@ class _Turn:
         if rest is None or sp.book is None or not state.answers:
             return None
         found = revise(self.catalog, sp.book, state.answers, rest, self.today, sp.lang)
-        if found is None:
+        return self._revised(state, found, lead) if found is not None else None
+
+    def told_later(self, state: ConversationState, lead: list[str]) -> Result | None:
+        """A reply that answers nothing here but what was unknown before ("不清楚" to the upload
+        state, then "开票软件里显示上传失败了"): the earlier answer is filled in."""
+        sp = self.sp(state)
+        if not self.text or sp.book is None:
             return None
+        found = revise(self.catalog, sp.book, state.answers, self.text, self.today, sp.lang)
+        if found is None or state.answers[found[0]].key not in UNKNOWN_ANSWERS:
+            return None
+        return self._revised(state, found, lead)
+
+    def _revised(self, state: ConversationState, found: tuple[int, Reading], lead: list[str]) -> Result:
+        sp = self.sp(state)
         index, reading = found
         old = state.answers[index]
         question = sp.book.questions[old.node]
@@ -348,7 +362,7 @@ class _Turn:
         if reading is not None and reading.tied:
             return self.which(state, reading.tied, lead)
         if reading is None or reading.answer is None:
-            return self.not_understood(state, lead)
+            return self.told_later(state, lead) or self.not_understood(state, lead)
         return self.apply(state, state.node, reading, lead)
 
     def apply(self, state: ConversationState, qid: str, reading: Reading, lead: list[str]) -> Result:

@@ -33,7 +33,14 @@ class Speaker:
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # one turn's derived values
 
     def variables(self, extra: Mapping[str, Any]) -> dict[str, Any]:
-        return {"slots": self.state.slots(), "chosen": self.state.chosen(), "lang": self.lang, "outage": None, **extra}
+        return {
+            "slots": self.state.slots(),
+            "chosen": self.state.chosen(),
+            "lang": self.lang,
+            "outage": None,
+            "buttons": self.context.buttons,
+            **extra,
+        }
 
     def local(self, value: Mapping[str, str] | None, **extra: Any) -> str:
         """A playbook's {zh, en} template, rendered."""

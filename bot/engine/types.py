@@ -70,6 +70,7 @@ class Context:
     is_admin: bool = False
     user_region: str | None = None  # remembered per user; decides whether a regional outage applies
     support_available: bool = False  # a support chat or support users are configured
+    buttons: bool = True  # options show as buttons (not in the terminal chat, where numbers are typed)
     idle_minutes: int = 60
     match_threshold: float = 0.3
 

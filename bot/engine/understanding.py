@@ -117,7 +117,7 @@ def read_answer(
         return Reading(None, tied=got.tied)
     if got.loose and intent_of(text) is None and (check is None or not any(c.isdigit() for c in text)):
         return _option_reading(qid, question, got.loose, False, lang)  # a pasted number goes to the check
-    if check is not None and text.strip():
+    if check is not None and text.strip() and (not check.wants_digits or any(c.isdigit() for c in text)):
         return _input_reading(qid, question, check.run(text, today), text.strip(), False)
     return Reading(None)
 

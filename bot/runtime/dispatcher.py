@@ -33,8 +33,9 @@ from bot.store.base import InboxRow, OutboundMessage, Store, Turn
 
 log = logging.getLogger(__name__)
 SORRY = {
-    "zh": "抱歉，处理这条消息时出错了，已记录下来。请再试一次，或发送 /restart 重新开始。",
-    "en": "Sorry, something went wrong with that message; it has been logged. Try again, or send /restart.",
+    "zh": "抱歉，处理这条消息时出错了，已记录下来（错误编号 {id}）。请再试一次，或发送 /restart 重新开始。",
+    "en": "Sorry, something went wrong with that message; it has been logged (error {id}). "
+    "Try again, or send /restart.",
 }
 
 BATCH = 200  # inbox rows per batch: one load, one commit
@@ -158,12 +159,14 @@ class Dispatcher:
         except Exception:
             # a bug must not make one message poison the inbox (retried forever, blocking none
             # else but filling the log): apologise, keep the conversation as it was, move on
+            error = f"E{row.id}"  # said in the chat and in the log line, so the two can be matched
             log.exception(
-                "processing inbox row %s failed",
+                "processing inbox row %s failed (error %s)",
                 row.id,
+                error,
                 extra={"conversation": str(row.inbound.key), "message_id": row.dedupe_key, "channel": row.channel},
             )
-            await self._apologise(row)
+            await self._apologise(row, error)
 
     async def process(self, row: InboxRow) -> None:
         """Run one inbox row through the engine (or operations, or support) and commit the result."""
@@ -234,10 +237,10 @@ class Dispatcher:
             for reply in replies
         ]
 
-    async def _apologise(self, row: InboxRow) -> None:
+    async def _apologise(self, row: InboxRow, error: str) -> None:
         state = await self.store.load(row.inbound.key) or ConversationState()
         lang = self._lang(state, row.inbound)
-        reply = Reply(SORRY.get(lang, SORRY["zh"]), (), state.node, state.symptom, lang=lang)
+        reply = Reply(SORRY.get(lang, SORRY["zh"]).format(id=error), (), state.node, state.symptom, lang=lang)
         await self._commit_unchanged(
             row, state, self._outbound(row.inbound.key, [reply], row.inbound.ref), self.clock.now()
         )
