@@ -196,3 +196,20 @@ def test_run_refuses_a_webhook_without_its_secret(env):
     assert result.returncode == 2
     assert "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set" in result.stderr
     assert "1:x" not in result.stderr
+
+
+def test_an_error_in_a_turn_is_an_apology_with_an_id_in_the_chat_and_a_traceback_only_in_the_log(env, tmp_path):
+    broken = tmp_path / "pb"
+    broken.mkdir()
+    source = (ROOT / "playbooks" / "invoice.yaml").read_text(encoding="utf-8")
+    asked = "      zh: 是在哪里查不到这张发票？"
+    assert asked in source
+    (broken / "invoice.yaml").write_text(source.replace(asked, asked + "{{ slots.nothing.at_all }}"), encoding="utf-8")
+    result = run("chat", "--playbooks", str(broken), stdin="发票查不到\n", env=env)
+    assert result.returncode == 0, result.stderr
+    (error,) = re.findall(r"错误编号 (E\d+)", result.stdout)
+    assert "Traceback" not in result.stdout and "Traceback" not in result.stderr
+    log = Path(env["OUTAGE_BOT_DB"]).with_suffix(".log").read_text(encoding="utf-8")
+    assert f"(error {error})" in log and "Traceback" in log
+    verbose = run("chat", "--playbooks", str(broken), "--verbose", stdin="发票查不到\n", env=env)
+    assert "Traceback" in verbose.stderr  # --verbose shows the log where it happens
