@@ -47,7 +47,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if not (settings.telegram_configured or settings.wecom_configured):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
+    first_run = not settings.OUTAGE_BOT_DB.exists()
     app = await open_app(settings, role="run")
+    if first_run:
+        log.warning("outage-bot: a new database at %s; `outage-bot --help` lists the commands", settings.OUTAGE_BOT_DB)
     senders: list[Sender] = []
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
