@@ -511,3 +511,20 @@ async def test_a_flood_from_one_waiting_user_is_merged_and_a_new_case_goes_first
     assert len(chat.received) <= 2 + -(-300 * len("#1 用户：第299条：还在吗？".encode()) // MERGE_MAX_BYTES) + 1
     assert announcements[:2] == [0, 1]  # both cases announced before any relay
     assert chat.acks >= 1  # the user is told their messages are merged
+
+
+def test_a_send_slow_on_its_way_keeps_its_place_in_the_window_until_answered():
+    from bot.runtime.clock import ManualClock
+    from bot.runtime.window import InFlightWindows
+
+    clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
+    window = InFlightWindows(30, 1.0, clock)
+    tickets = [window.reserve("all")[1] for _ in range(30)]
+    assert all(tickets) and window.reserve("all")[1] is None  # the 31st waits
+    clock.advance(seconds=5)  # long after: but the first send is still on its way
+    assert window.reserve("all")[1] is None  # so it may still arrive with the next ones
+    window.done(tickets[0])
+    wait, ticket = window.reserve("all")
+    assert ticket is None and wait == pytest.approx(1.0)  # a second after its answer came
+    clock.advance(seconds=1.01)
+    assert window.reserve("all")[1] is not None
