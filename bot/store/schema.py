@@ -203,6 +203,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 9: within a chat, a higher priority goes first: a new case is announced ahead of relays
     """
     ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_priority ON outbox (channel, chat, id)
+        WHERE priority > 0 AND sent_at IS NULL AND failed_at IS NULL;
     """,
 )
 

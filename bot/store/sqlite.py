@@ -287,13 +287,16 @@ class SqliteStore(OperationsMixin, CasesMixin):
     async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
         # The oldest unsent message of each chat, if it is due: a message waiting out a rate limit
         # holds back the ones after it, so every chat receives its messages in order.
-        chat_filter = "AND chat = ?" if chat is not None else ""
         params: list = [channel, *([chat] if chat is not None else []), to_epoch(now), limit]
-        # (a chat's rows of a higher priority first: SQLite gives MAX()'s row for the bare columns)
+        # A chat's oldest row of priority (rare: a new case for support) goes first; both lookups
+        # are index walks (outbox_pending, outbox_priority), a chat at a time.
+        chat_filter = "AND o.chat = ?" if chat is not None else ""
         rows = await self.db.execute_fetchall(
             "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox WHERE id IN ("
-            "  SELECT head FROM (SELECT MAX(priority * 4294967296 - id) AS rank, id AS head FROM outbox "
-            f"    WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL {chat_filter} GROUP BY chat)"
+            "  SELECT COALESCE((SELECT MIN(p.id) FROM outbox p WHERE p.channel = o.channel AND p.chat = o.chat"
+            "    AND p.priority > 0 AND p.sent_at IS NULL AND p.failed_at IS NULL), MIN(o.id))"
+            f"  FROM outbox o WHERE o.channel = ? AND o.sent_at IS NULL AND o.failed_at IS NULL {chat_filter}"
+            "  GROUP BY o.chat"
             ") AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             params,
         )
