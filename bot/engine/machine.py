@@ -385,7 +385,7 @@ class _Turn:
                 target = reading_of(book.questions[target], given).target
                 continue
             told = self._told_ahead(state, target)
-            probe = state.evolve(answers=(*state.answers, *told))
+            probe = state.evolve(answers=(*state.answers, *told)) if told else state
             if not state.ask_all and views.decisive(self.sp(probe)):
                 # what they said already decides it: count it, and ask nothing more
                 state = probe.evolve(known=(), paused=target)

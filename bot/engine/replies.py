@@ -82,47 +82,11 @@ def _build_choice(key, names, says, fact, vocabulary) -> Choice:
 
 
 _CONCEPT = re.compile(r"\{[a-z0-9_]+\}|\*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "it",
-        "is",
-        "was",
-        "be",
-        "been",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "my",
-        "our",
-        "we",
-        "i",
-        "you",
-        "and",
-        "or",
-        "that",
-        "this",
-        "for",
-        "with",
-        "so",
-        "just",
-        "its",
-        "it's",
-        "there",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "me",
-        "us",
-    ]
-)
+_STOPWORDS = frozenset((
+    "a", "an", "the", "it", "is", "was", "be", "been", "to", "of", "in", "on", "at", "my", "our", "we", "i", "you",
+    "and", "or", "that", "this", "for", "with", "so", "just", "its", "it's", "there", "they", "them", "he", "she",
+    "his", "her", "me", "us",
+))  # fmt: skip
 
 
 def _grams(text: str) -> set[str]:

@@ -55,12 +55,17 @@ class Handover:
         payload = {"text": text, "options": options, "lang": self.lang, "case_id": case_id}
         if relay:
             payload["merge"] = f"case:{case_id}"
-        messages = []
-        if (chat := self._support_chat()) is not None:  # "0": anyone may press
-            messages.append(OutboundMessage("telegram", chat, payload | {"user": "0"}, priority=priority))
-        for user in sorted(self.settings.SUPPORT_WECOM_USERS):
-            messages.append(OutboundMessage("wecom", user, payload | {"user": user}, priority=priority))
-        return messages
+        return [
+            OutboundMessage(channel, chat, payload | {"user": user}, priority=priority)
+            for channel, chat, user in self._support_destinations()
+        ]
+
+    def _support_destinations(self) -> list[tuple[str, str, str]]:
+        """(channel, chat, who may press its buttons): the Telegram support chat ("0": anyone),
+        then each WeCom support user."""
+        chat = self._support_chat()
+        telegram = [("telegram", chat, "0")] if chat is not None else []
+        return telegram + [("wecom", user, user) for user in sorted(self.settings.SUPPORT_WECOM_USERS)]
 
     def _to_agent(self, case: Case, text: str) -> list[OutboundMessage]:
         channel, _, user = (case.agent or "").partition(":")
@@ -71,10 +76,11 @@ class Handover:
 
     async def _relays_waiting(self, case: Case) -> bool:
         """Some of this user's earlier messages are still waiting for the support chat's turn."""
-        relays = self._to_support("", case.id, relay=True)
-        return bool(relays) and bool(
-            await self.app.store.unsent_tagged(relays[0].channel, relays[0].chat, f"case:{case.id}", 0, 1)
-        )
+        destinations = self._support_destinations()
+        if not destinations:
+            return False
+        channel, chat, _ = destinations[0]
+        return bool(await self.app.store.unsent_tagged(channel, chat, f"case:{case.id}", 0, 1))
 
     async def _to_user(self, case: Case, key: str, **variables) -> OutboundMessage:
         conversation = ConversationKey.parse(case.conversation)
