@@ -35,8 +35,8 @@ from telegram.ext import Application, ContextTypes, ConversationHandler, Message
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import open_app
-from bot.channels.console import ConsoleChat
-from bot.channels.telegram import TelegramChannel
+from bot.channels.console.chat import ConsoleChat
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from bot.runtime.sender import Sender
 
@@ -198,7 +198,7 @@ async def run_ours(rounds: list[list[bytes]], workdir: Path) -> tuple[float, int
         TELEGRAM_WEBHOOK_SECRET="bench-secret",
     )
     app = await open_app(settings)
-    channel = TelegramChannel(settings, app, lambda: None)
+    channel = TelegramChannel(settings, app.host())
     request = InstantTelegram()
     channel.application = Application.builder().token(TOKEN).request(request).updater(None).build()
     channel.bot = channel.application.bot

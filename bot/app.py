@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.channels.registry import Rules, split
 from bot.config import Settings
 from bot.engine.types import Context, ConversationKey, OutageInfo
-from bot.outages import info
+from bot.features.commands import Operations
+from bot.features.handover import Handover
+from bot.features.outages import info
+from bot.features.workcal import WorkCalendar, parse_hours
 from bot.playbook.catalog import Catalog
 from bot.playbook.loader import load_catalog, load_contact_overrides
 from bot.playbook.model import Contact
 from bot.playbook.shipped import shipped_playbooks_dir
+from bot.ports import ChannelHost
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.dispatcher import Dispatcher
-from bot.runtime.handover import Handover
-from bot.runtime.ops import Operations
-from bot.runtime.workcal import WorkCalendar, parse_hours
 from bot.store.process_lock import ProcessLock
 from bot.store.sqlite import SqliteStore
 
-ADMIN_CHANNELS = frozenset({"console"})  # whoever runs the CLI on the bot's machine is trusted
 OUTAGE_CACHE_S = 1.0
 
 
@@ -39,7 +41,12 @@ class App:
     clock: Clock
     calendar: WorkCalendar | None = None
     lock: ProcessLock | None = None  # held by the one process that runs conversations on the database
+    platforms: Rules | None = field(default=None, repr=False)  # the platforms' rules; from settings if not given
     _outages: tuple[float, tuple[OutageInfo, ...]] = field(default=(0.0, ()), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.platforms is None:
+            self.platforms = Rules(self.settings)
 
     async def open_outages(self) -> tuple[OutageInfo, ...]:
         """Declared outages, re-read at most once a second (a CLI may declare one at any time)."""
@@ -50,14 +57,12 @@ class App:
         return outages
 
     def is_admin(self, key: ConversationKey) -> bool:
-        """The console is trusted; elsewhere exactly the ids the settings list (none by default)."""
-        if key.channel in ADMIN_CHANNELS:
-            return True
-        if key.channel == "telegram":
-            return key.user.lstrip("-").isdigit() and int(key.user) in self.settings.TELEGRAM_ADMIN_IDS
-        if key.channel == "wecom":
-            return key.user in self.settings.WECOM_ADMIN_USERS
-        return False
+        """As its platform says: the console is trusted; elsewhere the ids the settings list."""
+        return self.platforms.is_admin(key)
+
+    def host(self, on_accept: Callable[[], None] = lambda: None) -> ChannelHost:
+        """What a running channel gets of the application."""
+        return ChannelHost(self.settings, self.clock, self.store, self.dispatcher.submit, on_accept)
 
     async def context_for(self, key: ConversationKey) -> Context:
         outages = await self.open_outages()
@@ -74,13 +79,18 @@ class App:
             is_admin=self.is_admin(key),
             idle_minutes=self.settings.CONVERSATION_IDLE_MINUTES,
             match_threshold=self.settings.MATCH_THRESHOLD,
-            buttons=key.channel != "console",
+            buttons=self.platforms.buttons(key.channel),
         )
 
     async def close(self) -> None:
         await self.store.close()
         if self.lock is not None:
             self.lock.release()
+
+
+def open_store(settings: Settings, must_exist: bool = False) -> SqliteStore:
+    """The store the settings name, splitting what enters its outbox as each platform requires."""
+    return SqliteStore(settings.OUTAGE_BOT_DB, must_exist=must_exist, split=split)
 
 
 def load_playbooks_for(settings: Settings) -> tuple[Catalog, dict[str, Contact]]:
@@ -97,7 +107,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, role: str | N
     lock = ProcessLock(settings.OUTAGE_BOT_DB, role) if role else None
     if lock is not None:
         lock.acquire()
-    store = SqliteStore(settings.OUTAGE_BOT_DB)
+    store = open_store(settings)
     try:
         await store.open()
     except BaseException:

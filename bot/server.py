@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from bot.app import open_app
+from bot.channels import registry
 from bot.config import Settings
 from bot.http_guard import GuardedHttpProtocol
 from bot.runtime.sender import Sender
@@ -20,15 +21,10 @@ from bot.web import build_web
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 10.0
 
-CHANNEL_SETTINGS = {
-    "Telegram": "TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_URL + TELEGRAM_WEBHOOK_SECRET for webhook mode)",
-    "WeCom": "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY",
-}
-
 
 class NoChannelConfigured(Exception):
     def __str__(self) -> str:
-        wanted = "\n".join(f"  {name}: set {variables}" for name, variables in CHANNEL_SETTINGS.items())
+        wanted = "\n".join(f"  {p.title}: set {p.needs}" for p in registry.PLATFORMS.values() if p.needs)
         return (
             "no channel is configured, so there is nothing to run. Set at least one of:\n"
             f"{wanted}\n(see .env.example; for a chat in this terminal, use `outage-bot chat`)"
@@ -44,7 +40,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    if not (settings.telegram_configured or settings.wecom_configured):
+    if not registry.configured(settings):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
     first_run = not settings.OUTAGE_BOT_DB.exists()
@@ -54,15 +50,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     senders: list[Sender] = []
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
-    channels = []
-    if settings.telegram_configured:
-        from bot.channels.telegram import TelegramChannel
-
-        channels.append(TelegramChannel(settings, app, worker.wake.set))
-    if settings.wecom_configured:
-        from bot.channels.wecom import WeComChannel
-
-        channels.append(WeComChannel(settings, app, worker.wake.set))
+    channels = registry.connect(settings, app.host(worker.wake.set))
     senders.extend(Sender(app.store, app.clock, channel) for channel in channels)
 
     loop = asyncio.get_running_loop()

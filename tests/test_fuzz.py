@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import open_app
-from bot.channels.console import ConsoleChat
-from bot.channels.telegram import TelegramChannel
-from bot.channels.wecom import WeComChannel
+from bot.channels.console.chat import ConsoleChat
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.wecom_app.channel import WeComChannel
 from bot.config import load_settings
 from bot.engine.machine import step
 from bot.engine.types import Context, ConversationKey, Inbound, Reply
@@ -99,7 +99,7 @@ async def web(tmp_path, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     app = await open_app(load_settings(), clock=ManualClock(NOW))
-    channels = [TelegramChannel(load_settings(), app, lambda: None), WeComChannel(load_settings(), app, lambda: None)]
+    channels = [TelegramChannel(load_settings(), app.host()), WeComChannel(load_settings(), app.host())]
     for channel in channels:
         channel._running = True  # routes only: nothing is started against a platform
     transport = httpx.ASGITransport(app=build_web(app.store, channels))

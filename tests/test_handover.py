@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.admin_cli import collect_stats
 from bot.app import open_app
+from bot.cli.admin import collect_stats
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
 from bot.logs import JsonFormatter, Redactor

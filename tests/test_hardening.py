@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.channels import wecom as wecom_channel
-from bot.channels.wecom import CallbackRejected, _parse_xml
+from bot.channels.wecom_app import channel as wecom_channel
+from bot.channels.wecom_app.channel import CallbackRejected, _parse_xml
 from bot.store.base import Failed, OutboundMessage, Retry
 from bot.store.sqlite import SqliteStore
 from tests.fakes.http_server import wait_until
@@ -418,8 +418,8 @@ def test_a_loop_meeting_a_database_error_keeps_running(monkeypatch):
 
 async def test_a_group_send_answered_too_late_is_not_repeated_nor_after_a_crash(wecom, tmp_path, monkeypatch):  # noqa: F811
     from bot.app import open_app
-    from bot.channels import wecom as wecom_module
-    from bot.channels.wecom import WeComChannel
+    from bot.channels.wecom_app import channel as wecom_module
+    from bot.channels.wecom_app.channel import WeComChannel
     from bot.config import load_settings
     from bot.runtime.clock import ManualClock
     from bot.runtime.sender import Sender
@@ -432,7 +432,7 @@ async def test_a_group_send_answered_too_late_is_not_repeated_nor_after_a_crash(
     monkeypatch.setattr(wecom_module, "SEND_TIMEOUT_S", 0.5)
     clock = ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00"))
     app = await open_app(load_settings(), clock=clock)
-    channel = WeComChannel(load_settings(), app, on_accept=lambda: None)
+    channel = WeComChannel(load_settings(), app.host())
     await channel.start()
     try:
         store = app.store

@@ -9,9 +9,9 @@ import pytest
 from bot.app import open_app
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
-from bot.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.reminders import LATE_MARK, fire_due_reminders
 from bot.runtime.clock import ManualClock
-from bot.runtime.reminders import LATE_MARK, fire_due_reminders
 from bot.store.base import Group, OutageConflict
 from bot.store.sqlite import SqliteStore
 from tests.conftest import deliver_all

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.runtime.remind_parse import CancelSpec, RemindError, RemindSpec, parse_remind
+from bot.features.remind_parse import CancelSpec, RemindError, RemindSpec, parse_remind
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime.fromisoformat("2026-03-02T10:00:00+08:00")

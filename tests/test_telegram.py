@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from bot.channels.telegram import NOT_YOUR_BUTTON
-from bot.channels.telegram_format import callback_data, parse_callback_data, split_payload, split_text, to_message
+from bot.channels.telegram.channel import NOT_YOUR_BUTTON
+from bot.channels.telegram.format import callback_data, parse_callback_data, split_payload, split_text, to_message
 from tests.bot_process import BotProcess
 from tests.fakes.http_server import BackgroundServer
 from tests.fakes.telegram_api import BOT, FakeTelegram

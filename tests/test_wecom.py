@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from bot.app import open_app
-from bot.channels.delivery import RetryLater, Undeliverable
-from bot.channels.wecom import WeComChannel
-from bot.channels.wecom_format import MAX_TEXT_BYTES, render, split_bytes, split_payload
+from bot.channels.wecom_app.channel import WeComChannel
+from bot.channels.wecom_app.format import MAX_TEXT_BYTES, render, split_bytes, split_payload
 from bot.config import load_settings
+from bot.delivery import RetryLater, Undeliverable
 from bot.runtime.clock import ManualClock
 from bot.runtime.sender import Sender
 from bot.runtime.window import SlidingWindows
@@ -167,11 +167,17 @@ async def channel(wecom, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "inproc.db"))
     clock = ManualClock(datetime.fromisoformat("2026-03-02T10:00:00+08:00"))
     app = await open_app(load_settings(), clock=clock)
-    wecom_channel = WeComChannel(load_settings(), app, on_accept=lambda: None)
+    wecom_channel = WeComChannel(load_settings(), app.host())
     await wecom_channel.start()
     yield wecom_channel
     await wecom_channel.stop()
     await app.close()
+
+
+@pytest.fixture
+def dispatcher_of(channel):
+    """The dispatcher a channel submits to: draining it processes what the channel accepted."""
+    return channel.host.submit.__self__
 
 
 async def test_expired_token_is_refreshed_and_45009_backs_off(channel, wecom):
@@ -189,7 +195,7 @@ async def test_expired_token_is_refreshed_and_45009_backs_off(channel, wecom):
 
 
 async def test_per_member_throttling_queues_instead_of_dropping(channel, wecom):
-    store, clock = channel.app.store, channel.app.clock
+    store, clock = channel.host.store, channel.host.clock
     await store.enqueue(
         [OutboundMessage("wecom", "busy-member", {"text": f"m{i}"}) for i in range(32)]
         + [OutboundMessage("wecom", "other-member", {"text": "other"})],
@@ -206,17 +212,17 @@ async def test_per_member_throttling_queues_instead_of_dropping(channel, wecom):
     assert [s["content"] for s in wecom.sent if s["to"] == "busy-member"][-2:] == ["m30", "m31"]
 
 
-async def test_callback_to_reply_in_process(channel, wecom):
-    transport = httpx.ASGITransport(app=build_web(channel.app.store, [channel]))
+async def test_callback_to_reply_in_process(channel, wecom, dispatcher_of):
+    transport = httpx.ASGITransport(app=build_web(channel.host.store, [channel]))
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
         callbacks = WeComCallbacks(client)
         params, body = callbacks.envelope(
             callbacks.text_xml("u9", "电子税务局打不开", callbacks.next_id()),
-            timestamp=int(channel.app.clock.now().timestamp()),
+            timestamp=int(channel.host.clock.now().timestamp()),
         )
         assert (await client.post("/wecom/callback", params=params, content=body)).status_code == 200
-    await channel.app.dispatcher.drain()
-    await Sender(channel.app.store, channel.app.clock, channel).flush()
+    await dispatcher_of.drain()
+    await Sender(channel.host.store, channel.host.clock, channel).flush()
     assert "其他网站能正常打开吗" in wecom.sent[-1]["content"]  # "打不开" already said what happens
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.runtime.workcal import WorkCalendar, parse_hours
+from bot.features.workcal import WorkCalendar, parse_hours
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar(TZ, time(9), time(18))

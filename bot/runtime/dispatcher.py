@@ -52,8 +52,8 @@ class Dispatcher:
         clock: Clock,
     ):
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
-        self.ops = None  # bot.runtime.ops.Operations, set by the app: commands that act on operations
-        self.handover = None  # bot.runtime.handover.Handover, set by the app
+        self.ops = None  # bot.features.commands.Operations, set by the app: commands that act on operations
+        self.handover = None  # bot.features.handover.Handover, set by the app
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
         self._accepting = GroupCommit(store.accept_many)
         self._draining = asyncio.Lock()  # one pass over the inbox at a time: each row is processed once

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot import metrics
-from bot.channels.delivery import MaybeDelivered, RetryLater, Undeliverable, to_group
+from bot.delivery import MaybeDelivered, RetryLater, Undeliverable, to_group
 from bot.runtime.clock import Clock
 from bot.runtime.group_commit import GroupCommit
 from bot.runtime.wake import Loop

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot import metrics
+from bot.features.reminders import fire_due_reminders
+from bot.features.workcal import WorkCalendar
 from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
-from bot.runtime.reminders import fire_due_reminders
 from bot.runtime.scheduler import fire_due
 from bot.runtime.wake import Loop
-from bot.runtime.workcal import WorkCalendar
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ a crash at any moment lose nothing that was acknowledged, and answer nothing twi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,6 +32,10 @@ class OutboundMessage:
     payload: dict[str, Any]  # Reply.to_dict() plus channel hints
     conversation: str | None = None
     priority: int = 0  # within a chat, a higher one goes first (a new case ahead of relays)
+
+
+# one outbound message as the platform's messages, applied as messages enter the outbox
+Split = Callable[[Sequence[OutboundMessage]], list[OutboundMessage]]
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ class Store(Protocol):
 
     async def commit_many(self, turns: Sequence[Turn], now: datetime) -> None:
         """Several turns in one transaction, in order."""
+
+    async def unsent(self, channel: str, chat: str, limit: int = 100) -> list[OutboxRow]: ...
 
     async def pending(self, channel: str, now: datetime, limit: int = 100, chat: str | None = None) -> list[OutboxRow]:
         """The oldest unsent row of each chat, when it is due, oldest first (so order holds per chat)."""

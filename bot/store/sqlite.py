@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.channels.split import split
 from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.redact import redact_urls
 from bot.store.base import (
@@ -24,6 +23,7 @@ from bot.store.base import (
     OutboxRow,
     Retry,
     Sent,
+    Split,
     TimerRow,
     Turn,
 )
@@ -53,10 +53,11 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class SqliteStore(OperationsMixin, CasesMixin):
-    def __init__(self, path: Path | str, must_exist: bool = False):
+    def __init__(self, path: Path | str, must_exist: bool = False, split: Split = list):
         self.path = Path(path)
         self.must_exist = must_exist  # a command that only reads never creates an empty database
         self.health = WriteHealth()
+        self.split = split  # each outbound message as its platform's messages (given by the application)
         self._db: aiosqlite.Connection | None = None
         # One connection serves every task: a transaction holds this lock, so no other task's
         # statement can slip into it (and be committed or rolled back with it).
@@ -302,6 +303,15 @@ class SqliteStore(OperationsMixin, CasesMixin):
         )
         return [_outbox_row(r) for r in rows]
 
+    async def unsent(self, channel: str, chat: str, limit: int = 100) -> list[OutboxRow]:
+        """A chat's undelivered messages in order, due or not (a platform that is asked for them)."""
+        rows = await self.db.execute_fetchall(
+            "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox "
+            "WHERE channel = ? AND chat = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT ?",
+            (channel, chat, limit),
+        )
+        return [_outbox_row(r) for r in rows]
+
     async def unsent_tagged(self, channel: str, chat: str, tag: str, after: int, limit: int) -> list[OutboxRow]:
         rows = await self.db.execute_fetchall(
             "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox "
@@ -361,7 +371,10 @@ class SqliteStore(OperationsMixin, CasesMixin):
                 "INSERT INTO outbox (channel, chat, conversation, payload, created_at, next_attempt_at, priority) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 # cut to each platform's message limits here, whatever put the message in the outbox
-                [(m.channel, m.chat, m.conversation, dumps(m.payload), at, at, m.priority) for m in split(messages)],
+                [
+                    (m.channel, m.chat, m.conversation, dumps(m.payload), at, at, m.priority)
+                    for m in self.split(messages)
+                ],
             )
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:

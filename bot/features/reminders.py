@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import metrics
+from bot.features.workcal import WorkCalendar
 from bot.runtime.clock import Clock
 from bot.runtime.scheduler import LATE_AFTER
-from bot.runtime.workcal import WorkCalendar
 from bot.store.base import OutboundMessage
 from bot.store.sqlite import SqliteStore
 

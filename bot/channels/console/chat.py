@@ -10,12 +10,12 @@ import json
 import uuid
 from typing import Any, TextIO
 
-from bot.app import App
+from bot.app import App  # the chat runs in-process, on the whole application
 from bot.engine.types import ConversationKey, Inbound
 from bot.i18n import Lang
 from bot.runtime.scheduler import fire_due
 
-CHANNEL = "console"
+CHANNEL = "console"  # PLATFORM.name
 FIRST_HINT = (
     "提示：直接描述问题；选择时输入选项前的编号；/help 查看命令。\n"
     "Tip: describe the problem; to choose, type an option's number; /help lists the commands.\n"

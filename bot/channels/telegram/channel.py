@@ -32,13 +32,12 @@ from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
-from bot.app import App
 from bot.channels.body import BodyTooLarge, read_limited
-from bot.channels.delivery import MaybeDelivered, RetryLater, Undeliverable
-from bot.channels.telegram_format import parse_callback_data, to_message
-from bot.config import Settings
+from bot.channels.telegram.format import parse_callback_data, to_message
+from bot.delivery import MaybeDelivered, RetryLater, Undeliverable
 from bot.engine.types import ConversationKey, Inbound
 from bot.i18n import parse_lang
+from bot.ports import ChannelHost
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.window import InFlightWindows
 from bot.store.base import OutboundMessage
@@ -115,8 +114,8 @@ class ChatLimits:
 class TelegramChannel:
     name = CHANNEL
 
-    def __init__(self, settings: Settings, app: App, on_accept: Any):
-        self.settings, self.app, self.on_accept = settings, app, on_accept
+    def __init__(self, settings: Any, host: ChannelHost):
+        self.settings, self.host = settings, host
         token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
         self.application = Application.builder().token(token).base_url(settings.TELEGRAM_BASE_URL).updater(None).build()
         self.bot = self.application.bot
@@ -185,9 +184,7 @@ class TelegramChannel:
         """Commit an update to the inbox (or decide to ignore it); answer its callback query."""
         inbound, refusal = self.to_inbound(update)
         if inbound is not None:
-            accepted = await self.app.dispatcher.submit(CHANNEL, str(update.update_id), inbound)
-            if accepted is not None:
-                self.on_accept()
+            await self.host.accept(CHANNEL, str(update.update_id), inbound)
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer(text=refusal)
@@ -209,7 +206,7 @@ class TelegramChannel:
             conversation = ConversationKey(CHANNEL, str(message.chat.id), str(query.from_user.id))
             return Inbound(
                 conversation,
-                self.app.clock.now(),
+                self.host.clock.now(),
                 choice=key,
                 lang_hint=parse_lang(query.from_user.language_code),
                 ref=str(message.message_id),
@@ -226,7 +223,7 @@ class TelegramChannel:
         conversation = ConversationKey(CHANNEL, str(message.chat.id), str(message.from_user.id))
         return Inbound(
             conversation,
-            self.app.clock.now(),
+            self.host.clock.now(),
             text=text[:MAX_TEXT_CHARS],
             lang_hint=parse_lang(message.from_user.language_code),
             ref=str(message.message_id),
@@ -290,7 +287,7 @@ class TelegramChannel:
         payload = message.payload
         chat = message.chat
         if chat.startswith("group:"):  # a subscribed group, by name: broadcasts and reminders
-            group = await self.app.store.group(chat.removeprefix("group:"))
+            group = await self.host.store.group(chat.removeprefix("group:"))
             if group is None or group.channel != CHANNEL:
                 raise Undeliverable(f"no Telegram group named {chat!r}")
             chat = group.address

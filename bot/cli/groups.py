@@ -1,4 +1,5 @@
-"""`outage-bot groups`: the group chats the bot speaks to on its own (WeCom robots and app chats).
+"""`outage-bot groups`: the group chats the bot speaks to on its own, registered by address (WeCom
+robots and app chats; a group chat that can talk to the bot registers itself with /subscribe).
 
 The CLI writes to the same database as the running bot; a confirmation message for a new group
 goes into the outbox, and a running `outage-bot run` delivers it within seconds: so adding a group
@@ -12,13 +13,14 @@ import json
 import re
 import sys
 
+from bot.app import open_store
+from bot.channels import registry
 from bot.config import Settings
+from bot.ports import GroupKind
 from bot.runtime.clock import SystemClock
 from bot.store.base import Group, GroupExists, OutboundMessage
-from bot.store.sqlite import SqliteStore
 
 NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,63}$")
-ROBOT_KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 WELCOME = {
     "text": "outage-bot 已接入本群：系统故障期间，这里会收到故障通报、提醒和恢复后的核对清单。\n"
     "outage-bot is connected: this group will get outage notices, reminders and the after-recovery checklist.",
@@ -27,12 +29,12 @@ WELCOME = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    groups = sub.add_parser("groups", help="the group chats the bot speaks to (WeCom robots and app chats)")
+    groups = sub.add_parser("groups", help="the group chats the bot speaks to on its own")
     actions = groups.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="register a group")
     where = add.add_mutually_exclusive_group(required=True)
-    where.add_argument("--wecom-robot", metavar="KEY", help="the key of the group robot's webhook URL")
-    where.add_argument("--wecom-appchat", metavar="CHATID", help="an app group chat (appchat) id")
+    for _, kind in registry.GROUP_KINDS.values():
+        where.add_argument(kind.flag, metavar=kind.metavar, help=kind.help, dest=_dest(kind))
     add.add_argument("--name", required=True, help="what admins call the group, e.g. 财务部")
     add.add_argument("--no-subscribe", action="store_true", help="don't send outage broadcasts and reminders")
     add.add_argument("--db", type=str)
@@ -44,9 +46,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("--db", type=str)
 
 
+def _dest(kind: GroupKind) -> str:
+    return "address_" + kind.kind
+
+
 def _mask(group: Group) -> str:
-    """Robot keys are secrets (anyone with one can post to the group): show only their start."""
-    return group.address[:4] + "…" if group.kind == "wecom_robot" else group.address
+    """Some addresses are secrets (anyone with a robot key can post to its group): only their start."""
+    _, kind = registry.GROUP_KINDS.get(group.kind, (None, None))
+    return group.address[:4] + "…" if kind is not None and kind.secret else group.address
 
 
 def _as_json(group: Group) -> dict:
@@ -62,7 +69,7 @@ def _as_json(group: Group) -> dict:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     clock = SystemClock()
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    async with open_store(settings) as store:
         if args.action == "list":
             groups = await store.groups()
             if args.json:
@@ -83,23 +90,20 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if not NAME.match(args.name):
             print("outage-bot groups: --name must be 1-64 letters, digits, spaces, . _ or -", file=sys.stderr)
             return 2
-        if args.wecom_robot is not None and not ROBOT_KEY.match(args.wecom_robot):
-            print(
-                "outage-bot groups: --wecom-robot takes the key= part of the robot's webhook URL "
-                "(letters, digits and -)",
-                file=sys.stderr,
-            )
+        channel, kind = next((c, k) for c, k in registry.GROUP_KINDS.values() if getattr(args, _dest(k)) is not None)
+        address = getattr(args, _dest(kind))
+        if not kind.pattern.match(address):
+            print(f"outage-bot groups: {kind.refusal}", file=sys.stderr)
             return 2
-        kind, address = ("wecom_robot", args.wecom_robot) if args.wecom_robot else ("wecom_appchat", args.wecom_appchat)
-        group = Group(args.name, "wecom", kind, address, subscribed=not args.no_subscribe)
+        group = Group(args.name, channel, kind.kind, address, subscribed=not args.no_subscribe)
         try:
             await store.add_group(group, clock.now())
         except GroupExists:
             print(f"outage-bot groups: a group with this name or address exists already ({args.name})", file=sys.stderr)
             return 1
-        await store.enqueue([OutboundMessage("wecom", group.chat, WELCOME)], clock.now())
+        await store.enqueue([OutboundMessage(channel, group.chat, WELCOME)], clock.now())
         print(
-            f"added group {args.name} ({kind}); a confirmation message is queued for it, "
+            f"added group {args.name} ({kind.kind}); a confirmation message is queued for it, "
             "and a running `outage-bot run` delivers it"
         )
         return 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.delivery import MaybeDelivered
+from bot.delivery import MaybeDelivered
 from bot.runtime.clock import Clock
 
 TOKEN_EXPIRED = {40014, 42001}  # invalid / expired access_token: fetch a new one and retry once

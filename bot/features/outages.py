@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from bot.engine.texts import ui_texts
 from bot.engine.types import OutageInfo
+from bot.features.workcal import WorkCalendar
 from bot.i18n import LANGS
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook
-from bot.runtime.workcal import WorkCalendar
 from bot.store.base import Group, Outage, OutageConflict, OutboundMessage
 from bot.store.sqlite import SqliteStore
 

@@ -1,9 +1,9 @@
 """Handover to a person: the case summary goes to support, an agent claims it, and messages are
 relayed both ways until the agent closes it. All of it is rows, so it survives restarts.
 
-Support is a Telegram chat (SUPPORT_TELEGRAM_CHAT_ID: any member is an agent) and/or WeCom users
-(SUPPORT_WECOM_USERS, one-to-one). A Telegram agent answers by replying to the case message or
-with /reply N; a WeCom agent with /reply N, or plain text while they hold exactly one case.
+Support is whatever desks the platforms' settings name: a shared chat of agents (any member is an
+agent; a reply to a case message answers that case) and/or agents in their own one-to-one chats
+(plain text answers the one case they hold). Everywhere /reply N, /claim N, /close N and /cases work.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.engine.intents import intent_of
 from bot.engine.texts import ui_texts
 from bot.engine.types import ConversationKey, Inbound
+from bot.ports import SupportDesk
 from bot.store.base import Case, OutboundMessage
 
 AGENT_COMMANDS = re.compile(r"^/(claim|reply|close|cases)(?:@\S+)?(?:\s+(.*))?$", re.S)
@@ -26,8 +27,12 @@ class Handover:
         self.lang = app.settings.OUTAGE_BOT_LANG  # the support side's language
 
     @property
+    def desks(self) -> list[SupportDesk]:
+        return self.app.platforms.desks
+
+    @property
     def available(self) -> bool:
-        return self.settings.SUPPORT_TELEGRAM_CHAT_ID is not None or bool(self.settings.SUPPORT_WECOM_USERS)
+        return bool(self.desks)
 
     def t(self, key: str, lang: str | None = None, **variables) -> str:
         lang = lang or self.lang
@@ -36,51 +41,46 @@ class Handover:
 
     # ---- who is who ---------------------------------------------------------------------------
 
-    def _support_chat(self) -> str | None:
-        chat_id = self.settings.SUPPORT_TELEGRAM_CHAT_ID
-        return str(chat_id) if chat_id is not None else None
+    def _desk_of(self, inbound: Inbound) -> SupportDesk | None:
+        key = inbound.key
+        for desk in self.desks:
+            if desk.channel == key.channel and (
+                desk.chat == key.chat if desk.shared else desk.chat == key.chat == key.user
+            ):
+                return desk
+        return None
 
     def is_agent(self, inbound: Inbound) -> bool:
-        key = inbound.key
-        if key.channel == "telegram":
-            return key.chat == self._support_chat()
-        return key.channel == "wecom" and key.user in self.settings.SUPPORT_WECOM_USERS
+        return self._desk_of(inbound) is not None
 
     def _to_support(
         self, text: str, case_id: int, claim_button: bool = False, relay: bool = False, priority: int = 0
     ) -> list[OutboundMessage]:
-        """A message for every support destination: the Telegram support chat, each WeCom support user.
-        A relay of the user's words is tagged so that the sender merges a case's waiting relays."""
+        """A message for every support desk. A relay of the user's words is tagged so that the sender
+        merges a case's waiting relays."""
         options = [{"key": f"claim:{case_id}", "label": self.t("label_claim", id=case_id)}] if claim_button else []
         payload = {"text": text, "options": options, "lang": self.lang, "case_id": case_id}
         if relay:
             payload["merge"] = f"case:{case_id}"
         return [
-            OutboundMessage(channel, chat, payload | {"user": user}, priority=priority)
-            for channel, chat, user in self._support_destinations()
+            OutboundMessage(desk.channel, desk.chat, payload | {"user": desk.user}, priority=priority)
+            for desk in self.desks
         ]
-
-    def _support_destinations(self) -> list[tuple[str, str, str]]:
-        """(channel, chat, who may press its buttons): the Telegram support chat ("0": anyone),
-        then each WeCom support user."""
-        chat = self._support_chat()
-        telegram = [("telegram", chat, "0")] if chat is not None else []
-        return telegram + [("wecom", user, user) for user in sorted(self.settings.SUPPORT_WECOM_USERS)]
 
     def _to_agent(self, case: Case, text: str) -> list[OutboundMessage]:
         channel, _, user = (case.agent or "").partition(":")
         payload = {"text": text, "options": [], "lang": self.lang, "case_id": case.id, "merge": f"case:{case.id}"}
-        if channel == "telegram":
-            return [OutboundMessage("telegram", self._support_chat(), payload | {"user": "0"})]
-        return [OutboundMessage("wecom", user, payload | {"user": user})]
+        shared = next((d for d in self.desks if d.channel == channel and d.shared), None)
+        if shared is not None:  # the agent's team chat, where they claimed it
+            return [OutboundMessage(channel, shared.chat, payload | {"user": shared.user})]
+        return [OutboundMessage(channel, user, payload | {"user": user})]
 
     async def _relays_waiting(self, case: Case) -> bool:
         """Some of this user's earlier messages are still waiting for the support chat's turn."""
-        destinations = self._support_destinations()
-        if not destinations:
+        if not self.desks:
             return False
-        channel, chat, _ = destinations[0]
-        return bool(await self.app.store.unsent_tagged(channel, chat, f"case:{case.id}", 0, 1))
+        desk = self.desks[0]
+        return bool(await self.app.store.unsent_tagged(desk.channel, desk.chat, f"case:{case.id}", 0, 1))
 
     async def _to_user(self, case: Case, key: str, **variables) -> OutboundMessage:
         conversation = ConversationKey.parse(case.conversation)
@@ -128,8 +128,8 @@ class Handover:
     # ---- the agent's side ---------------------------------------------------------------------
 
     async def from_agent(self, inbound: Inbound) -> list[OutboundMessage] | None:
-        """What an agent's message does, or None when it is not support work (a WeCom support user
-        may also just use the bot)."""
+        """What an agent's message does, or None when it is not support work (an agent in their own
+        chat may also just use the bot)."""
         agent = f"{inbound.key.channel}:{inbound.key.user}"
         name = inbound.user_name or inbound.key.user
         reply_here = self._reply_here(inbound)
@@ -149,11 +149,12 @@ class Handover:
             if verb == "reply":
                 return await self._reply(int(number), agent, name, body.strip(), reply_here)
             return await self._close(int(number), agent, reply_here)
-        if inbound.key.channel == "telegram" and inbound.reply_to:
-            case_id = await self.app.store.case_for_message("telegram", inbound.key.chat, inbound.reply_to)
+        desk = self._desk_of(inbound)
+        if desk is not None and desk.shared and inbound.reply_to:
+            case_id = await self.app.store.case_for_message(desk.channel, inbound.key.chat, inbound.reply_to)
             if case_id is not None and text:
                 return await self._reply(case_id, agent, name, text, reply_here)
-        if inbound.key.channel == "wecom":
+        if desk is not None and not desk.shared:
             held = await self.app.store.cases_of_agent(agent)
             if len(held) == 1 and text:
                 return await self._reply(held[0].id, agent, name, text, reply_here)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import uvloop
 
-from bot import __version__, admin_cli, groups_cli, logs, ops_cli
+from bot import __version__, logs
+from bot.cli import admin as admin_cli
+from bot.cli import groups as groups_cli
+from bot.cli import ops as ops_cli
 from bot.config import Settings, SettingsError, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
@@ -90,7 +93,7 @@ def _load_catalog(settings: Settings):
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_app
-    from bot.channels.console import ConsoleChat
+    from bot.channels.console.chat import ConsoleChat
 
     database = Path(settings.OUTAGE_BOT_DB)
     first_run = not database.exists()

@@ -28,12 +28,11 @@ from wechatpy.enterprise.events import EnterAgentEvent
 from wechatpy.enterprise.messages import TextMessage
 from wechatpy.events import BaseEvent
 
-from bot.app import App
 from bot.channels.body import BodyTooLarge, read_limited
-from bot.channels.delivery import RetryLater, Undeliverable
-from bot.channels.wecom_api import WeComApi, WeComError
-from bot.config import Settings
+from bot.channels.wecom_app.api import WeComApi, WeComError
+from bot.delivery import RetryLater, Undeliverable
 from bot.engine.types import ConversationKey, Inbound
+from bot.ports import ChannelHost
 from bot.runtime.window import SlidingWindows
 from bot.store.base import OutboundMessage
 
@@ -69,15 +68,15 @@ def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
 class WeComChannel:
     name = CHANNEL
 
-    def __init__(self, settings: Settings, app: App, on_accept):
-        self.settings, self.app, self.on_accept = settings, app, on_accept
+    def __init__(self, settings, host: ChannelHost):
+        self.settings, self.host = settings, host
         self.token = settings.WECOM_TOKEN.get_secret_value()
         self.corp_id = settings.WECOM_CORP_ID
-        self.crypto = PrpCrypto(_aes_key(settings.WECOM_AES_KEY.get_secret_value()))
+        self.crypto = PrpCrypto(aes_key(settings.WECOM_AES_KEY.get_secret_value()))
         self.http: aiohttp.ClientSession | None = None  # made in start(): it belongs to the running loop
         self.api: WeComApi | None = None
-        self.members = SlidingWindows(MEMBER_LIMITS, app.clock)
-        self.robots = SlidingWindows(ROBOT_LIMITS, app.clock)
+        self.members = SlidingWindows(MEMBER_LIMITS, host.clock)
+        self.robots = SlidingWindows(ROBOT_LIMITS, host.clock)
         self._running = False
 
     async def start(self) -> None:
@@ -91,7 +90,7 @@ class WeComChannel:
             self.settings.WECOM_SECRET.get_secret_value(),
             self.settings.WECOM_AGENT_ID,
             self.http,
-            self.app.clock,
+            self.host.clock,
         )
         self._running = True  # the access token is fetched on the first send, not here (see README)
 
@@ -120,7 +119,7 @@ class WeComChannel:
         if not hmac.compare_digest(expected.encode(), given.lower().encode()):  # bytes: str refuses non-ASCII
             raise CallbackRejected(403, "wrong signature")
         skew = self.settings.WECOM_MAX_CLOCK_SKEW_S
-        if skew and abs(self.app.clock.now().timestamp() - int(timestamp)) > skew:
+        if skew and abs(self.host.clock.now().timestamp() - int(timestamp)) > skew:
             raise CallbackRejected(403, "timestamp too far from now (a replay?)")
 
     def _decrypt(self, encrypted: str) -> str:
@@ -161,14 +160,14 @@ class WeComChannel:
         except Exception as exc:  # whatever else a hostile body does to the parsers is a bad request
             return PlainTextResponse(f"bad request: {type(exc).__name__}", status_code=400)
         dedupe, inbound = self.to_inbound(message)
-        if inbound is not None and await self.app.dispatcher.submit(CHANNEL, dedupe, inbound) is not None:
-            self.on_accept()
+        if inbound is not None:
+            await self.host.accept(CHANNEL, dedupe, inbound)
         return PlainTextResponse("")  # committed: now WeCom may stop retrying; the reply follows via the API
 
     def to_inbound(self, message) -> tuple[str, Inbound | None]:
         user = str(message.source)
         key = ConversationKey(CHANNEL, user, user)
-        now = self.app.clock.now()
+        now = self.host.clock.now()
         raw = message._data  # wechatpy keeps the parsed XML; unknown events have no class of their own
         if isinstance(message, BaseEvent) or str(raw.get("MsgType", "")).lower() == "event":
             dedupe = f"event:{user}:{raw.get('CreateTime')}:{raw.get('Event')}"
@@ -204,7 +203,7 @@ class WeComChannel:
         return None  # WeCom has no replies to a message: agents answer with /reply N
 
     async def _to_group(self, name: str, content: str, payload: dict) -> None:
-        group = await self.app.store.group(name)
+        group = await self.host.store.group(name)
         if group is None:
             raise Undeliverable(f"no group named {name!r} (removed?)")
         if group.kind == "wecom_robot":
@@ -218,7 +217,7 @@ class WeComChannel:
             raise Undeliverable(f"group {name!r} is not a WeCom group")
 
 
-def _aes_key(encoding_aes_key: str) -> bytes:
+def aes_key(encoding_aes_key: str) -> bytes:
     return base64.b64decode(encoding_aes_key + "=")  # EncodingAESKey is base64 without its "="
 
 

@@ -1,7 +1,7 @@
 """Chat commands that act on the bot's operation rather than on a diagnosis:
 
     /outage start SUMMARY · /outage update TEXT · /outage resolve · /outage status   (admins)
-    /subscribe · /unsubscribe                                    (admins, in a Telegram group)
+    /subscribe [NAME] · /unsubscribe                             (admins, in a group chat)
     /remind … · /remind cancel ID                                (admins; see remind_parse)
     /reminders · /records                                         (anyone: this chat's, their own)
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
-from bot.outages import OutageError, Outages, pick_system
-from bot.runtime.remind_parse import CancelSpec, RemindError, parse_remind
+from bot.features.outages import OutageError, Outages, pick_system
+from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
 from bot.store.base import Group, OutageConflict
 
 COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "remind", "reminders", "records"})
@@ -55,7 +55,9 @@ class Operations:
         return await handler(inbound, args, lang)
 
     def _in_group(self, inbound: Inbound) -> bool:
-        return inbound.key.channel == "telegram" and inbound.key.chat.startswith("-")
+        """A group chat of a platform that can register one (a one-to-one chat's id is its user's)."""
+        key = inbound.key
+        return key.chat != key.user and self.app.platforms.chat_group_kind(key.channel) is not None
 
     # ---- outages ------------------------------------------------------------------------------
 
@@ -89,7 +91,7 @@ class Operations:
         except OutageError:
             return [self.t("outage_none", lang)]
 
-    # ---- subscriptions (Telegram groups; WeCom groups are added from the CLI) ------------------
+    # ---- subscriptions (a group chat registers itself; robots and app chats come from the CLI) --
 
     async def _subscribe(self, inbound: Inbound, args: str, lang: str, subscribe: bool = True) -> list[str]:
         if not self._in_group(inbound):
@@ -97,12 +99,13 @@ class Operations:
         if not self.app.is_admin(inbound.key):
             return [self.t("admins_only", lang)]
         store = self.app.store
-        group = await store.group_at("telegram", inbound.key.chat)
+        channel, chat = inbound.key.channel, inbound.key.chat
+        group = await store.group_at(channel, chat)
         if group is None:
-            name = (inbound.chat_title or "").strip() or f"telegram{inbound.key.chat}"
+            name = args[:64].strip() or (inbound.chat_title or "").strip() or f"{channel}{chat}"
             if await store.group(name) is not None:
-                name = f"{name} ({inbound.key.chat})"
-            group = Group(name, "telegram", "telegram_group", inbound.key.chat, subscribe)
+                name = f"{name} ({chat})"
+            group = Group(name, channel, self.app.platforms.chat_group_kind(channel), chat, subscribe)
             await store.add_group(group, self.app.clock.now())
         else:
             await store.set_subscribed(group.name, subscribe)
@@ -120,7 +123,7 @@ class Operations:
             if group is None:
                 return self.t("no_such_group", lang, name=group_name)
             return group.channel, group.chat
-        if inbound.key.channel == "wecom":  # WeCom callbacks are one-to-one: the group must be named
+        if not self.app.platforms.reminds_in_chat(inbound.key.channel):  # e.g. a one-to-one-only app
             return self.t("remind_needs_group", lang)
         return inbound.key.channel, inbound.key.chat
 
@@ -148,10 +151,10 @@ class Operations:
 
     async def _reminders(self, inbound: Inbound, args: str, lang: str) -> list[str]:
         store, tz = self.app.store, self.app.settings.tz
-        if inbound.key.channel == "wecom":
+        if not self.app.platforms.reminds_in_chat(inbound.key.channel):  # its reminders are for named groups
             if not self.app.is_admin(inbound.key):
                 return [self.t("admins_only", lang)]
-            reminders = await store.reminders(channel="wecom")
+            reminders = await store.reminders(channel=inbound.key.channel)
         else:
             reminders = await store.reminders(channel=inbound.key.channel, chat=inbound.key.chat)
         if not reminders:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.app import open_store
+from bot.channels import registry
 from bot.config import Settings
 from bot.playbook.lint import lint
 from bot.playbook.loader import load_contact_overrides, load_playbooks
@@ -53,7 +55,7 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
     if args.file.exists() and not args.file.is_file():
         print(f"outage-bot backup: {args.file} is not a file", file=sys.stderr)
         return 2
-    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
+    async with open_store(settings, must_exist=True) as store:
         await store.backup(args.file)
     print(f"backed up {settings.OUTAGE_BOT_DB} to {args.file} ({args.file.stat().st_size} bytes)")
     return 0
@@ -134,7 +136,7 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             print("outage-bot stats: --since takes YYYY-MM-DD", file=sys.stderr)
             return 2
-    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
+    async with open_store(settings, must_exist=True) as store:
         report = await collect_stats(store, since)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
@@ -188,23 +190,17 @@ async def doctor(args: argparse.Namespace, settings: Settings) -> int:
     report.ok("settings are valid")
     await _check_database(settings, report)
     _check_playbooks(settings, report)
-    if not (settings.telegram_configured or settings.wecom_configured):
+    if not registry.configured(settings):
         report.note("no channel configured: `outage-bot run` would refuse to start (see .env.example)")
-    if settings.SUPPORT_TELEGRAM_CHAT_ID is not None and not settings.telegram_configured:
-        report.bad(
-            "SUPPORT_TELEGRAM_CHAT_ID is set but Telegram is not configured",
-            "set TELEGRAM_BOT_TOKEN, or unset SUPPORT_TELEGRAM_CHAT_ID",
-        )
-    if settings.SUPPORT_WECOM_USERS and not settings.wecom_configured:
-        report.bad("SUPPORT_WECOM_USERS is set but WeCom is not configured", "set the five WECOM_ settings")
+    checks = [p.doctor for p in registry.PLATFORMS.values() if p.doctor is not None]
     if args.offline:
+        for check in checks:
+            await check(settings, None, report)
         report.note("--offline: platform credentials not checked")
     else:
         async with httpx.AsyncClient(timeout=5) as client:
-            if settings.telegram_configured:
-                await _check_telegram(settings, client, report)
-            if settings.wecom_configured:
-                await _check_wecom(settings, client, report)
+            for check in checks:
+                await check(settings, client, report)
     return 1 if report.failed else 0
 
 
@@ -259,36 +255,3 @@ def _check_playbooks(settings: Settings, report: Report) -> None:
             report.ok(f"contacts file {settings.CONTACTS_FILE}")
         except PlaybookError as exc:
             report.bad(f"contacts file: {exc.problems[0]}", "fix CONTACTS_FILE as `outage-bot check` shows")
-
-
-async def _check_telegram(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
-    url = f"{settings.TELEGRAM_BASE_URL}{settings.TELEGRAM_BOT_TOKEN.get_secret_value()}/getMe"
-    try:
-        data = (await client.get(url)).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        report.note(f"Telegram not reachable ({type(exc).__name__}); token not checked")
-        return
-    if data.get("ok"):
-        report.ok(f"Telegram token works: @{data['result'].get('username')}")
-    else:
-        report.bad(
-            f"Telegram rejects the token: {data.get('description')}",
-            "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN",
-        )
-
-
-async def _check_wecom(settings: Settings, client: httpx.AsyncClient, report: Report) -> None:
-    base = settings.WECOM_API_BASE_URL.rstrip("/") + "/"
-    params = {"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_SECRET.get_secret_value()}
-    try:
-        data = (await client.get(base + "gettoken", params=params)).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        report.note(f"WeCom not reachable ({type(exc).__name__}); credentials not checked")
-        return
-    if data.get("errcode", 0) == 0:
-        report.ok("WeCom corp id and app secret work (an access token was issued)")
-    else:
-        report.bad(
-            f"WeCom gettoken fails: errcode {data.get('errcode')} {data.get('errmsg')}",
-            "check WECOM_CORP_ID and WECOM_SECRET in the admin console (the app's Secret, not the corp's)",
-        )

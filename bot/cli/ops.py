@@ -13,14 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from bot.app import load_playbooks_for
+from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
-from bot.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
+from bot.features.workcal import WorkCalendar, parse_hours
 from bot.runtime.clock import SystemClock
-from bot.runtime.remind_parse import RemindError, RemindSpec, parse_remind
-from bot.runtime.workcal import WorkCalendar, parse_hours
 from bot.store.base import OutageConflict
-from bot.store.sqlite import SqliteStore
 
 CSV_COLUMNS = ["id", "user", "number", "amount", "issued_on", "counterparty", "recorded_at"]
 
@@ -80,7 +79,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
     now = clock.now()
     catalog, _ = load_playbooks_for(settings)
     calendar = WorkCalendar(settings.tz, *parse_hours(settings.WORKING_HOURS))
-    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=args.action == "status") as store:
+    async with open_store(settings, must_exist=args.action == "status") as store:
         if args.action == "status":
             open_ = await store.open_outages()
             if args.json:
@@ -136,7 +135,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
 
 async def reminders(args: argparse.Namespace, settings: Settings) -> int:
     clock = SystemClock()
-    async with SqliteStore(settings.OUTAGE_BOT_DB) as store:
+    async with open_store(settings) as store:
         if args.action == "list":
             rows = await store.reminders()
             if args.json:
@@ -206,7 +205,7 @@ def as_spreadsheet_text(cell: object) -> object:
 async def records(args: argparse.Namespace, settings: Settings) -> int:
     if args.output is not None and not args.output.parent.is_dir():
         return _fail(f"{args.output.parent} is not a directory")
-    async with SqliteStore(settings.OUTAGE_BOT_DB, must_exist=True) as store:
+    async with open_store(settings, must_exist=True) as store:
         rows = [
             [
                 r.id,

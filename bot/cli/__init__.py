@@ -1,0 +1,5 @@
+"""The `outage-bot` verbs."""
+
+from bot.cli.main import main
+
+__all__ = ["main"]
