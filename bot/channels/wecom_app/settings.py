@@ -50,8 +50,15 @@ class WeComAppSettings(BaseModel):
     WECOM_MAX_CLOCK_SKEW_S: int = Field(default=300, ge=0)
     SUPPORT_WECOM_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
 
-    _users = field_validator("WECOM_ADMIN_USERS", "SUPPORT_WECOM_USERS", mode="before")(comma_separated)
-    _aes_key = field_validator("WECOM_AES_KEY")(check_aes_key)
+    @field_validator("WECOM_ADMIN_USERS", "SUPPORT_WECOM_USERS", mode="before")
+    @classmethod
+    def _app_users(cls, value: object) -> object:
+        return comma_separated(value)
+
+    @field_validator("WECOM_AES_KEY")
+    @classmethod
+    def _app_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_aes_key(value)
 
     @model_validator(mode="after")
     def _wecom_all_or_nothing(self):

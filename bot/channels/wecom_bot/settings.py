@@ -21,11 +21,18 @@ class WeComBotSettings(BaseModel):
     WECOM_BOT_AES_KEY: SecretStr | None = None
     WECOM_BOT_ADMIN_USERS: Annotated[frozenset[str], NoDecode] = frozenset()
 
-    _users = field_validator("WECOM_BOT_ADMIN_USERS", mode="before")(comma_separated)
-    _aes_key = field_validator("WECOM_BOT_AES_KEY")(check_aes_key)
+    @field_validator("WECOM_BOT_ADMIN_USERS", mode="before")
+    @classmethod
+    def _bot_users(cls, value: object) -> object:
+        return comma_separated(value)
+
+    @field_validator("WECOM_BOT_AES_KEY")
+    @classmethod
+    def _bot_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_aes_key(value)
 
     @model_validator(mode="after")
-    def _what_the_mode_needs(self):
+    def _bot_mode_needs(self):
         if self.WECOM_BOT_MODE == "ws":
             all_or_nothing(self, ("WECOM_BOT_ID", "WECOM_BOT_SECRET"), "the WeCom intelligent bot")
         else:
