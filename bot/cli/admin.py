@@ -64,6 +64,10 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
 # ---- stats -------------------------------------------------------------------------------------
 
 
+OUTCOMES = ("solved", "partly", "not_solved")  # the bot's own "did this solve it?"
+REACTIONS = ("liked", "disliked")
+
+
 async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
     start = to_epoch(since) if since else 0.0
     db = store.db
@@ -94,9 +98,11 @@ async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
         stopped_at[where] = stopped_at.get(where, 0) + count
     feedback = await grouped("SELECT outcome, COUNT(*) FROM feedback WHERE at >= ? GROUP BY outcome")
     feedback_by_channel = await db.execute_fetchall(
-        "SELECT channel, SUM(outcome = 'solved'), COUNT(*) FROM feedback WHERE at >= ? GROUP BY channel", (start,)
+        "SELECT channel, SUM(outcome = 'solved'), COUNT(*) FROM feedback WHERE at >= ? "
+        "AND outcome IN ('solved', 'partly', 'not_solved') GROUP BY channel",
+        (start,),
     )
-    answered = sum(feedback.values())
+    answered = sum(feedback.get(k, 0) for k in OUTCOMES)
     cases = await db.execute_fetchall(
         "SELECT channel, status, created_at, claimed_at FROM cases WHERE created_at >= ?", (start,)
     )
@@ -114,7 +120,9 @@ async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
         },
         "stopped_at": dict(sorted(stopped_at.items(), key=lambda kv: -kv[1])),
         "feedback": {
-            **{k: feedback.get(k, 0) for k in ("solved", "partly", "not_solved")},
+            **{k: feedback.get(k, 0) for k in OUTCOMES},
+            # a platform's own 👍/👎 under a reply (the intelligent bot's feedback events)
+            "reactions": {k: feedback.get(k, 0) for k in REACTIONS},
             "resolution_rate": round(feedback.get("solved", 0) / answered, 3) if answered else None,
             "resolution_rate_by_channel": {c: round(s / n, 3) for c, s, n in feedback_by_channel},
         },
@@ -151,6 +159,11 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"did it solve it: solved {fb['solved']}, partly {fb['partly']}, not solved {fb['not_solved']} "
         f"(resolution {rate})"
+        + (
+            f"; reactions: liked {fb['reactions']['liked']}, disliked {fb['reactions']['disliked']}"
+            if any(fb["reactions"].values())
+            else ""
+        )
     )
     ho = report["handovers"]
     minutes = ho["median_minutes_to_claim"]

@@ -134,10 +134,8 @@ class FakeWeComBot:
             self._current = None
 
     async def _answer(self, ws: ServerConnection, req_id: str, errcode: int = 0, errmsg: str = "ok") -> None:
-        try:
+        with contextlib.suppress(Exception):
             await ws.send(json.dumps({"headers": {"req_id": req_id}, "errcode": errcode, "errmsg": errmsg}))
-        except Exception:
-            pass
 
     async def _kick(self, ws: ServerConnection) -> None:
         event = {"eventtype": "disconnected_event"}
