@@ -200,3 +200,17 @@ def test_kill_9_during_a_stream_of_group_messages_loses_nothing(fake, tmp_path):
         assert fake.violations == []
     finally:
         bot.stop()
+
+
+def test_doctor_reaches_the_server_without_replacing_a_running_bot(fake, tmp_path):
+    env = BotProcess(tmp_path, bot_env(fake)).env
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert f"WeCom intelligent bot: {fake.url} reachable" in result.stdout, result.stdout + result.stderr
+    assert fake.subscribes == 0  # a subscribe would have thrown out the running bot's connection
+    env["WECOM_BOT_WS_URL"] = "ws://127.0.0.1:9"  # nothing listens there
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "not reachable" in result.stdout and "Traceback" not in result.stderr
