@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 from wechatpy.enterprise.crypto import PrpCrypto
 
-from bot.channels.wecom_app.channel import signature  # the bot's own check, so the two cannot disagree
+from bot.channels.wecom_app.envelope import signature  # the bot's own check, so the two cannot disagree
 
 CORP_ID, SECRET, AGENT_ID = "wwbench0000000000", "bench-secret", 1000002
 TOKEN = "benchToken"

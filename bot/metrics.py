@@ -28,6 +28,12 @@ PROCESSING = Histogram(
 )
 REMINDERS_FIRED = Counter("outage_bot_reminders_fired", "Reminders sent", registry=REGISTRY)
 REMINDERS_LATE = Counter("outage_bot_reminders_late", "Reminders sent more than 5 minutes late", registry=REGISTRY)
+CONNECTIONS_UP = Gauge(
+    "outage_bot_connection_up", "A channel's long-lived connection is up (1) or not (0)", ["channel"], registry=REGISTRY
+)
+RECONNECTS = Counter(
+    "outage_bot_reconnects", "Long-lived connections made again after a loss", ["channel"], registry=REGISTRY
+)
 INBOX_DEPTH = Gauge("outage_bot_inbox_depth", "Inbox rows not yet processed", registry=REGISTRY)
 OUTBOX_DEPTH = Gauge("outage_bot_outbox_depth", "Outbox rows not yet sent", ["channel"], registry=REGISTRY)
 OPEN_HANDOVERS = Gauge("outage_bot_open_handovers", "Cases queued for or held by a person", registry=REGISTRY)

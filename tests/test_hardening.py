@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from bot.channels.wecom_app import channel as wecom_channel
-from bot.channels.wecom_app.channel import CallbackRejected, _parse_xml
+from bot.channels.wecom_app.channel import _parse_xml
+from bot.channels.wecom_app.envelope import CallbackRejected
 from bot.store.base import Failed, OutboundMessage, Retry
 from bot.store.sqlite import SqliteStore
 from tests.fakes.http_server import wait_until

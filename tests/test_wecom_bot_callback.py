@@ -118,7 +118,7 @@ async def test_url_verification_and_signature_first(setup, monkeypatch):
     def must_not_decrypt(*args):
         raise AssertionError("decrypted before the signature was checked")
 
-    monkeypatch.setattr(channel.callbacks.crypto, "decrypt", must_not_decrypt)
+    monkeypatch.setattr(channel.callbacks.envelope.crypto, "decrypt", must_not_decrypt)
     params, content = wecom._seal(wecom.message("u1", "发票查不到"))
     params["msg_signature"] = "0" * 40
     assert (await client.post(ROUTE, params=params, content=content)).status_code == 403

@@ -9,9 +9,6 @@ enforces by silently dropping messages: so we count first and wait, rather than 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -23,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy.enterprise import parse_message
-from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.events import EnterAgentEvent
 from wechatpy.enterprise.messages import TextMessage
 from wechatpy.events import BaseEvent
 
 from bot.channels.body import BodyTooLarge, read_limited
 from bot.channels.wecom_app.api import WeComApi, WeComError
+from bot.channels.wecom_app.envelope import CallbackRejected, Envelope
 from bot.delivery import RetryLater, Undeliverable
 from bot.engine.types import ConversationKey, Inbound
 from bot.ports import ChannelHost
@@ -55,24 +52,19 @@ _ENTITIES = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _FOREIGN_ENCODING = re.compile(rb"""\s*<\?xml[^>]*encoding\s*=\s*["'](?!utf-?8["'])""", re.IGNORECASE)
 
 
-class CallbackRejected(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
-
-
 class WeComChannel:
     name = CHANNEL
 
     def __init__(self, settings, host: ChannelHost):
         self.settings, self.host = settings, host
-        self.token = settings.WECOM_TOKEN.get_secret_value()
         self.corp_id = settings.WECOM_CORP_ID
-        self.crypto = PrpCrypto(aes_key(settings.WECOM_AES_KEY.get_secret_value()))
+        self.envelope = Envelope(
+            settings.WECOM_TOKEN.get_secret_value(),
+            settings.WECOM_AES_KEY.get_secret_value(),
+            self.corp_id,
+            host.clock,
+            settings.WECOM_MAX_CLOCK_SKEW_S,
+        )
         self.http: aiohttp.ClientSession | None = None  # made in start(): it belongs to the running loop
         self.api: WeComApi | None = None
         self.members = SlidingWindows(MEMBER_LIMITS, host.clock)
@@ -104,40 +96,11 @@ class WeComChannel:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/wecom/callback", self._verify_url, methods=["GET"]),
+            Route("/wecom/callback", self.envelope.verify_url, methods=["GET"]),
             Route("/wecom/callback", self._callback, methods=["POST"]),
         ]
 
     # ---- callbacks -----------------------------------------------------------------------------
-
-    def _check(self, request: Request, encrypted: str) -> None:
-        params = request.query_params
-        timestamp, nonce, given = params.get("timestamp", ""), params.get("nonce", ""), params.get("msg_signature", "")
-        if not (timestamp.isdigit() and nonce and given):
-            raise CallbackRejected(400, "msg_signature, timestamp and nonce are required")
-        expected = signature(self.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected.encode(), given.lower().encode()):  # bytes: str refuses non-ASCII
-            raise CallbackRejected(403, "wrong signature")
-        skew = self.settings.WECOM_MAX_CLOCK_SKEW_S
-        if skew and abs(self.host.clock.now().timestamp() - int(timestamp)) > skew:
-            raise CallbackRejected(403, "timestamp too far from now (a replay?)")
-
-    def _decrypt(self, encrypted: str) -> str:
-        try:
-            return self.crypto.decrypt(encrypted, self.corp_id)
-        except Exception as exc:  # bad base64, padding or corp id: wechatpy raises several kinds
-            raise CallbackRejected(400, f"cannot decrypt: {type(exc).__name__}") from None
-
-    async def _verify_url(self, request: Request) -> Response:
-        """WeCom's URL check when the callback is configured: answer the decrypted echostr exactly."""
-        echo = request.query_params.get("echostr", "")
-        try:
-            if not echo:
-                raise CallbackRejected(400, "echostr is required")
-            self._check(request, echo)
-            return PlainTextResponse(self._decrypt(echo))
-        except CallbackRejected as exc:
-            return PlainTextResponse(exc.reason, status_code=exc.status)
 
     async def _callback(self, request: Request) -> Response:
         try:
@@ -146,8 +109,7 @@ class WeComChannel:
             encrypted = envelope.findtext("Encrypt") or ""
             if not encrypted:
                 raise CallbackRejected(400, "no Encrypt element")
-            self._check(request, encrypted)
-            plain = self._decrypt(encrypted)
+            plain = self.envelope.opened(request, encrypted)
             inner = _parse_xml(plain.encode())  # the same scrutiny before wechatpy reads it
             missing = [name for name in REQUIRED_FIELDS if not (inner.findtext(name) or "").strip()]
             if missing:
@@ -215,10 +177,6 @@ class WeComChannel:
             await self.api.send_appchat(group.address, content)
         else:
             raise Undeliverable(f"group {name!r} is not a WeCom group")
-
-
-def aes_key(encoding_aes_key: str) -> bytes:
-    return base64.b64decode(encoding_aes_key + "=")  # EncodingAESKey is base64 without its "="
 
 
 def _parse_xml(body: bytes) -> ET.Element:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -24,10 +23,9 @@ import aiohttp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from wechatpy.enterprise.crypto import PrpCrypto
 
 from bot.channels.body import BodyTooLarge, read_limited
-from bot.channels.wecom_app.channel import aes_key, signature
+from bot.channels.wecom_app.envelope import CallbackRejected, Envelope, signature
 from bot.channels.wecom_bot.format import as_text
 from bot.channels.wecom_bot.inbound import CHANNEL, NotACallback, read_callback
 from bot.delivery import MaybeDelivered, RetryLater, Undeliverable
@@ -45,12 +43,6 @@ POLL_S = 0.05
 POST_TIMEOUT_S = 10.0
 
 
-class Rejected(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
 def stream_ref(stream_id: str, at: float, response_url: str) -> str:
     return f"cb/{stream_id}/{at:.0f}/{response_url}"
 
@@ -63,7 +55,9 @@ class CallbackEndpoint:
     def __init__(self, settings: Any, host: ChannelHost, channel: Any):
         self.settings, self.host, self.channel = settings, host, channel
         self.token = settings.WECOM_BOT_TOKEN.get_secret_value()
-        self.crypto = PrpCrypto(aes_key(settings.WECOM_BOT_AES_KEY.get_secret_value()))
+        self.envelope = Envelope(
+            self.token, settings.WECOM_BOT_AES_KEY.get_secret_value(), "", host.clock, settings.WECOM_MAX_CLOCK_SKEW_S
+        )
         self.http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -74,31 +68,13 @@ class CallbackEndpoint:
             await self.http.close()
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(ROUTE, self._verify_url, methods=["GET"]), Route(ROUTE, self._callback, methods=["POST"])]
+        return [Route(ROUTE, self.envelope.verify_url, methods=["GET"]), Route(ROUTE, self._callback, methods=["POST"])]
 
     # ---- the envelope --------------------------------------------------------------------------
 
-    def _check(self, request: Request, encrypted: str) -> None:
-        params = request.query_params
-        timestamp, nonce, given = params.get("timestamp", ""), params.get("nonce", ""), params.get("msg_signature", "")
-        if not (timestamp.isdigit() and nonce and given):
-            raise Rejected(400, "msg_signature, timestamp and nonce are required")
-        expected = signature(self.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected.encode(), given.lower().encode()):
-            raise Rejected(403, "wrong signature")
-        skew = self.settings.WECOM_MAX_CLOCK_SKEW_S
-        if skew and abs(self.host.clock.now().timestamp() - int(timestamp)) > skew:
-            raise Rejected(403, "timestamp too far from now (a replay?)")
-
-    def _decrypt(self, encrypted: str) -> str:
-        try:
-            return self.crypto.decrypt(encrypted, "")
-        except Exception as exc:  # bad base64, padding or receive id: wechatpy raises several kinds
-            raise Rejected(400, f"cannot decrypt: {type(exc).__name__}") from None
-
     def _sealed(self, answer: dict[str, Any]) -> Response:
         """An answer as WeCom wants it: encrypted JSON with its own signature."""
-        encrypted = self.crypto.encrypt(json.dumps(answer, ensure_ascii=False), "")
+        encrypted = self.envelope.crypto.encrypt(json.dumps(answer, ensure_ascii=False), "")
         encrypted = encrypted.decode() if isinstance(encrypted, bytes) else encrypted
         timestamp, nonce = str(int(self.host.clock.now().timestamp())), secrets.token_hex(8)
         sealed = {
@@ -109,32 +85,22 @@ class CallbackEndpoint:
         }
         return JSONResponse(sealed)
 
-    async def _verify_url(self, request: Request) -> Response:
-        echo = request.query_params.get("echostr", "")
-        try:
-            if not echo:
-                raise Rejected(400, "echostr is required")
-            self._check(request, echo)
-            return PlainTextResponse(self._decrypt(echo))
-        except Rejected as exc:
-            return PlainTextResponse(exc.reason, status_code=exc.status)
-
     async def _callback(self, request: Request) -> Response:
         try:
             raw = await read_limited(request, MAX_BODY)
             try:
                 envelope = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                raise Rejected(400, "not JSON") from None
+                raise CallbackRejected(400, "not JSON") from None
             encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
             if not isinstance(encrypted, str) or not encrypted:
-                raise Rejected(400, "no encrypt field")
-            self._check(request, encrypted)
+                raise CallbackRejected(400, "no encrypt field")
+            plain = self.envelope.opened(request, encrypted)
             try:
-                callback = read_callback(json.loads(self._decrypt(encrypted)))
+                callback = read_callback(json.loads(plain))
             except (ValueError, NotACallback) as exc:
-                raise Rejected(400, f"not a callback: {exc}") from None
-        except Rejected as exc:
+                raise CallbackRejected(400, f"not a callback: {exc}") from None
+        except CallbackRejected as exc:
             return PlainTextResponse(exc.reason, status_code=exc.status)
         except BodyTooLarge:
             return PlainTextResponse("body too large", status_code=413)

@@ -21,7 +21,7 @@ from bot.channels.wecom_bot.connection import AckTimeout, LongConnection, NotCon
 from bot.channels.wecom_bot.format import as_text, chosen_card, parse_button_key
 from bot.channels.wecom_bot.inbound import CHANNEL, Callback, NotACallback, read_callback, to_inbound
 from bot.delivery import GROUP_PREFIX, MaybeDelivered, RetryLater, Undeliverable, to_group
-from bot.ports import ChannelHost
+from bot.ports import ANYONE, ChannelHost
 from bot.runtime.window import SlidingWindows
 from bot.store.base import OutboundMessage
 
@@ -100,8 +100,8 @@ class WeComBotChannel:
     def healthy(self) -> bool:
         if not self._running:
             return False
-        # reconnecting counts as running; given up (kicked, refused) does not
-        return self.connection is None or self.connection.stopped_because is None
+        # down while reconnecting (it shows), and for good once replaced or refused
+        return self.connection is None or (self.connection.stopped_because is None and self.connection.up)
 
     def routes(self) -> list[BaseRoute]:
         return self.callbacks.routes() if self.callbacks is not None else []
@@ -146,7 +146,7 @@ class WeComBotChannel:
         """The card to show after a press (its choice, the other buttons gone), if it was the presser's."""
         pressed = callback.event.get("template_card_event") or {}
         parsed = parse_button_key(str(pressed.get("event_key") or "")) if isinstance(pressed, dict) else None
-        if parsed is None or parsed[0] not in ("0", callback.user):
+        if parsed is None or parsed[0] not in (ANYONE, callback.user):
             return None
         return chosen_card(pressed, parsed[2], self.settings.OUTAGE_BOT_LANG)
 
@@ -178,7 +178,7 @@ class WeComBotChannel:
         if wait:
             raise RetryLater(wait, f"per-conversation limit for {chat}")
         content = payload.get("content")
-        if group and user and user != "0" and content is not None:
+        if group and user and user != ANYONE and content is not None:
             content = f"<@{user}>\n{content}"  # in a group, name whom it answers
         try:
             ref = parse_ref(payload.get("in_reply_to"))

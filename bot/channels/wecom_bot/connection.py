@@ -21,8 +21,11 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
+CHANNEL = "wecom_bot"  # for the metrics' label
 HEARTBEAT_S = 30.0
 MISSED_PINGS = 2
 ACK_TIMEOUT_S = 5.0
@@ -98,10 +101,12 @@ class LongConnection:
         self._reader = reader
         self.connection_id = uuid.uuid4().hex
         self._subscribed.set()
+        metrics.CONNECTIONS_UP.labels(CHANNEL).set(1)
         log.info("wecom_bot: subscribed as %s", self.bot_id)
 
     async def _close(self) -> None:
         self._subscribed.clear()
+        metrics.CONNECTIONS_UP.labels(CHANNEL).set(0)
         if self._reader is not None and self._reader is not asyncio.current_task():
             self._reader.cancel()
         ws, self._ws = self._ws, None
@@ -131,6 +136,7 @@ class LongConnection:
             try:
                 await self._open()
                 self.reconnects += 1
+                metrics.RECONNECTS.labels(CHANNEL).inc()
                 return True
             except Refused as exc:
                 self.stopped_because = f"subscribe refused: {exc} (check WECOM_BOT_ID and WECOM_BOT_SECRET)"

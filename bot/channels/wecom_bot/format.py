@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from bot.channels.wecom_app.format import split_bytes
+from bot.ports import ANYONE
 
 MAX_MARKDOWN_BYTES = 20480
 MENTION_ROOM = 160  # bytes kept free for naming the member in a group
@@ -63,7 +64,7 @@ def split_payload(payload: dict[str, Any]) -> list[dict[str, Any]]:
     text = payload.get("text") or "…"
     options = payload.get("options") or []
     lang = payload.get("lang") or "zh"
-    owner = str(payload.get("user") or "0")
+    owner = str(payload.get("user") or ANYONE)  # no user: a notice anyone in the chat may answer
     buttons = card(options, owner, lang, uuid.uuid4().hex) if options else None
     if options and buttons is None:
         text = f"{text}\n\n{numbered(options, lang)}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.channels.wecom_bot.format import parse_button_key
 from bot.engine.types import ConversationKey, Inbound
+from bot.ports import ANYONE
 
 CHANNEL = "wecom_bot"
 MAX_TEXT_BYTES = 4096
@@ -100,7 +101,7 @@ def to_inbound(callback: Callback, ref: str, now: datetime) -> Inbound | None:
             if pressed is None:
                 return None
             owner, choice, _ = pressed
-            if owner not in ("0", callback.user):  # someone else's card in a group
+            if owner not in (ANYONE, callback.user):  # someone else's card in a group
                 return None
             return Inbound(key, now, choice=choice, ref=ref, user_name=callback.user)
         return None
