@@ -27,3 +27,12 @@ def test_a_platform_is_one_folder_and_one_registry_line():
             )
             for name in names:
                 assert f'"{name}"' not in code, f"{path.relative_to(ROOT)} names the platform {name!r}"
+
+
+def test_every_package_is_installed():
+    """A folder of code that pyproject.toml doesn't list would be missing from a real install."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "bot").rglob("__init__.py")}
+    assert folders <= listed, sorted(folders - listed)
