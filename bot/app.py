@@ -21,7 +21,9 @@ from bot.playbook.shipped import shipped_playbooks_dir
 from bot.ports import ChannelHost
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.dispatcher import Dispatcher
+from bot.store.postgres import PostgresStore
 from bot.store.process_lock import ProcessLock
+from bot.store.sql import SqlStore
 from bot.store.sqlite import SqliteStore
 
 OUTAGE_CACHE_S = 1.0
@@ -36,7 +38,7 @@ class App:
     settings: Settings
     catalog: Catalog
     contacts: dict[str, Contact]
-    store: SqliteStore
+    store: SqlStore
     dispatcher: Dispatcher
     clock: Clock
     calendar: WorkCalendar | None = None
@@ -88,8 +90,11 @@ class App:
             self.lock.release()
 
 
-def open_store(settings: Settings, must_exist: bool = False) -> SqliteStore:
-    """The store the settings name, splitting what enters its outbox as each platform requires."""
+def open_store(settings: Settings, must_exist: bool = False) -> SqlStore:
+    """The store the settings name (a SQLite file, or PostgreSQL by URL), splitting what enters its
+    outbox as each platform requires."""
+    if settings.database_is_postgres:
+        return PostgresStore(settings.OUTAGE_BOT_DB, must_exist=must_exist, split=split)
     return SqliteStore(settings.OUTAGE_BOT_DB, must_exist=must_exist, split=split)
 
 
@@ -104,12 +109,15 @@ async def open_app(settings: Settings, clock: Clock | None = None, role: str | N
     """`role` ("run", "chat"): this process will run conversations, so it takes the database's
     process lock first (DatabaseInUse when another one holds it)."""
     catalog, contacts = load_playbooks_for(settings)
-    lock = ProcessLock(settings.OUTAGE_BOT_DB, role) if role else None
-    if lock is not None:
+    lock = None
+    if role and not settings.database_is_postgres:
+        lock = ProcessLock(settings.OUTAGE_BOT_DB, role)
         lock.acquire()
     store = open_store(settings)
     try:
         await store.open()
+        if role and settings.database_is_postgres:
+            await store.hold_run_lock(role)
     except BaseException:
         if lock is not None:
             lock.release()

@@ -34,7 +34,7 @@ class CoreSettings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True, case_sensitive=True
     )
 
-    OUTAGE_BOT_DB: Path = Field(default_factory=default_db_path)
+    OUTAGE_BOT_DB: Path | str = Field(default_factory=default_db_path)  # a SQLite file, or a postgresql:// URL
     PLAYBOOKS_DIR: Path | None = None
     CONTACTS_FILE: Path | None = None
     MATCH_THRESHOLD: float = Field(default=0.3, ge=0.0, le=1.0)
@@ -57,10 +57,16 @@ class CoreSettings(BaseSettings):
 
     @field_validator("OUTAGE_BOT_DB", mode="before")
     @classmethod
-    def _a_file_not_a_url(cls, value: object) -> object:
+    def _a_file_or_postgres(cls, value: object) -> object:
         if isinstance(value, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
-            raise ValueError("must be the path of a SQLite file; database URLs are not supported")
-        return value
+            if not value.startswith(("postgresql://", "postgres://")):
+                raise ValueError("must be the path of a SQLite file or a postgresql:// URL")
+            return value
+        return Path(value) if isinstance(value, str) else value
+
+    @property
+    def database_is_postgres(self) -> bool:
+        return isinstance(self.OUTAGE_BOT_DB, str)
 
     @field_validator("OUTAGE_BOT_TZ")
     @classmethod

@@ -43,7 +43,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if not registry.configured(settings):
         raise NoChannelConfigured()
     stop = stop or asyncio.Event()
-    first_run = not settings.OUTAGE_BOT_DB.exists()
+    first_run = not settings.database_is_postgres and not settings.OUTAGE_BOT_DB.exists()
     app = await open_app(settings, role="run")
     if first_run:
         log.warning("outage-bot: a new database at %s; `outage-bot --help` lists the commands", settings.OUTAGE_BOT_DB)

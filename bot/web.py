@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -13,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import metrics
-from bot.store.sqlite import SqliteStore
+from bot.store.errors import STORE_ERRORS
 
 
 class HasHealth(Protocol):
@@ -24,7 +23,7 @@ class HasHealth(Protocol):
     def routes(self) -> list[Route]: ...
 
 
-def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
+def build_web(store, channels: Sequence[HasHealth]) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         try:
             database = "ok" if await store.ping() else "error"
@@ -47,4 +46,4 @@ def build_web(store: SqliteStore, channels: Sequence[HasHealth]) -> Starlette:
     routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
     for channel in channels:
         routes.extend(channel.routes())
-    return Starlette(routes=routes, exception_handlers={sqlite3.Error: storage_failing})
+    return Starlette(routes=routes, exception_handlers={error: storage_failing for error in STORE_ERRORS})

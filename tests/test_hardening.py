@@ -155,8 +155,10 @@ def test_backups_and_exports_onto_impossible_targets_are_refused(env, tmp_path):
         assert result.returncode == 2 and "live database" in result.stderr, (target, result.stderr)
     missing = run("records", "export", "-o", str(tmp_path / "missing" / "r.csv"), env=env)
     assert missing.returncode == 1 and "is not a directory" in missing.stderr
-    url = run("stats", env={**env, "OUTAGE_BOT_DB": "postgresql://bot@db.example/outage"})
-    assert url.returncode == 2 and "database URLs are not supported" in url.stderr
+    url = run("stats", env={**env, "OUTAGE_BOT_DB": "mysql://bot@db.example/outage"})
+    assert url.returncode == 2 and "a SQLite file or a postgresql:// URL" in url.stderr
+    unknown = run("stats", env={**env, "OUTAGE_BOT_DB": "postgresql://bot@db.invalid/outage"})
+    assert unknown.returncode == 1 and "db.invalid" in unknown.stderr and "Traceback" not in unknown.stderr
     assert not Path("postgresql:").exists()
 
 

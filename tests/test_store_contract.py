@@ -1,4 +1,5 @@
-"""The store's contract, run against every backend (today: SQLite on a real file)."""
+"""The store's contract, run against every backend: SQLite on a real file, PostgreSQL on a real
+server (a schema of its own per test)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,27 @@ import pytest
 
 from bot.engine.types import Answer, ConversationKey, ConversationState, Inbound
 from bot.store.base import OutboundMessage, Turn
+from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 from tests.conftest import NOW, deliver_all
+from tests.postgres import drop_schema, fresh_schema_url
 
 KEY = ConversationKey("console", "chat", "user")
-BACKENDS = {"sqlite": lambda tmp_path: SqliteStore(tmp_path / "store.db")}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=["sqlite", "postgres"])
 async def store(request, tmp_path):
-    backend = BACKENDS[request.param](tmp_path)
+    schema = None
+    if request.param == "postgres":
+        url, schema = fresh_schema_url()
+        backend = PostgresStore(url)
+    else:
+        backend = SqliteStore(tmp_path / "store.db")
     await backend.open()
     yield backend
     await backend.close()
+    if schema is not None:
+        await drop_schema(schema)
 
 
 def inbound(text: str = "hi") -> Inbound:

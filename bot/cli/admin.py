@@ -19,6 +19,7 @@ from bot.playbook.loader import load_contact_overrides, load_playbooks
 from bot.playbook.problems import PlaybookError
 from bot.playbook.shipped import shipped_playbooks_dir
 from bot.store.codec import to_epoch
+from bot.store.postgres import redacted
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.sqlite import SqliteStore
 
@@ -49,6 +50,13 @@ def _is_live_file(target: Path, database: Path) -> bool:
 
 
 async def backup(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_is_postgres:
+        print(
+            "outage-bot backup: copies a SQLite file; for PostgreSQL use pg_dump "
+            f"(for example: pg_dump -Fc -f {args.file} DBNAME, with --schema=NAME for a schema of its own)",
+            file=sys.stderr,
+        )
+        return 2
     if _is_live_file(args.file, Path(settings.OUTAGE_BOT_DB)):
         print("outage-bot backup: the backup file can't be the live database or its -wal/-shm", file=sys.stderr)
         return 2
@@ -86,7 +94,8 @@ async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
     )
     stops = await db.execute_fetchall(
         "SELECT json_extract(state, '$.node'), json_extract(state, '$.cause'), "
-        "COALESCE(json_extract(state, '$.step'), 0), COUNT(*) FROM conversations WHERE updated_at >= ? "
+        "COALESCE(CAST(json_extract(state, '$.step') AS INTEGER), 0), COUNT(*) FROM conversations "
+        "WHERE updated_at >= ? "
         "GROUP BY 1, 2, 3",
         (start,),
     )
@@ -98,7 +107,8 @@ async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
         stopped_at[where] = stopped_at.get(where, 0) + count
     feedback = await grouped("SELECT outcome, COUNT(*) FROM feedback WHERE at >= ? GROUP BY outcome")
     feedback_by_channel = await db.execute_fetchall(
-        "SELECT channel, SUM(outcome = 'solved'), COUNT(*) FROM feedback WHERE at >= ? "
+        "SELECT channel, SUM(CASE WHEN outcome = 'solved' THEN 1 ELSE 0 END), COUNT(*) FROM feedback "
+        "WHERE at >= ? "
         "AND outcome IN ('solved', 'partly', 'not_solved') GROUP BY channel",
         (start,),
     )
@@ -218,6 +228,9 @@ async def doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _check_database(settings: Settings, report: Report) -> None:
+    if settings.database_is_postgres:
+        await _check_postgres(settings, report)
+        return
     path = Path(settings.OUTAGE_BOT_DB)
     if not path.exists():
         report.note(f"no database at {path} yet: `outage-bot run` or `outage-bot chat` creates it")
@@ -268,3 +281,16 @@ def _check_playbooks(settings: Settings, report: Report) -> None:
             report.ok(f"contacts file {settings.CONTACTS_FILE}")
         except PlaybookError as exc:
             report.bad(f"contacts file: {exc.problems[0]}", "fix CONTACTS_FILE as `outage-bot check` shows")
+
+
+async def _check_postgres(settings: Settings, report: Report) -> None:
+    store = open_store(settings)
+    shown = redacted(settings.OUTAGE_BOT_DB)
+    try:
+        async with store:
+            version = await store.schema_version()
+            server = await store.db.raw.fetchval("SHOW server_version")
+    except Exception as exc:
+        report.bad(f"database: {exc}", "check OUTAGE_BOT_DB: host, port, user, password and database name")
+        return
+    report.ok(f"database {shown} (PostgreSQL {server}), schema {store.schema}: version {version}")

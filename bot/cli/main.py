@@ -15,14 +15,14 @@ from bot import __version__, logs
 from bot.cli import admin as admin_cli
 from bot.cli import groups as groups_cli
 from bot.cli import ops as ops_cli
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, default_db_path, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
 from bot.playbook.loader import load_contact_overrides, load_playbooks
 from bot.playbook.problems import PlaybookError
 from bot.playbook.shipped import shipped_playbooks_dir
+from bot.store.base import SchemaTooNew, StoreUnavailable
 from bot.store.process_lock import DatabaseInUse
-from bot.store.sqlite import SchemaTooNew, StoreUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -95,8 +95,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_app
     from bot.channels.console.chat import ConsoleChat
 
-    database = Path(settings.OUTAGE_BOT_DB)
-    first_run = not database.exists()
+    # the chat's log goes next to a SQLite file, or where that file would be by default
+    database = default_db_path() if settings.database_is_postgres else Path(settings.OUTAGE_BOT_DB)
+    first_run = not settings.database_is_postgres and not database.exists()
     if not args.verbose:  # the terminal is the chat: a turn's error must not print a traceback into it
         database.parent.mkdir(parents=True, exist_ok=True)
         logs.configure(settings, to_file=database.with_suffix(".log"))

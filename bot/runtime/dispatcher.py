@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -30,6 +29,7 @@ from bot.playbook.catalog import Catalog
 from bot.runtime.clock import Clock
 from bot.runtime.group_commit import GroupCommit
 from bot.store.base import InboxRow, OutboundMessage, Store, Turn
+from bot.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 SORRY = {
@@ -154,7 +154,7 @@ class Dispatcher:
     async def _process_alone(self, row: InboxRow) -> None:
         try:
             await self.process(row)
-        except sqlite3.Error:
+        except STORE_ERRORS:
             raise  # the database itself is in trouble: stop, restart, replay
         except Exception:
             # a bug must not make one message poison the inbox (retried forever, blocking none

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -16,6 +15,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.group_commit import GroupCommit
 from bot.runtime.wake import Loop
 from bot.store.base import Failed, OutboundMessage, OutboxRow, Retry, Sent, Store
+from bot.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Sender(Loop):
     async def _settle(self, outcomes: Sequence[Sent | Retry | Failed]) -> list[None]:
         try:
             await self.store.settle(outcomes, self.clock.now())
-        except sqlite3.Error:
+        except STORE_ERRORS:
             self._unsettled.extend(outcomes)  # the store's health has logged it
         return [None] * len(outcomes)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
+
+from bot.store.errors import STORE_ERRORS
 
 MAX_BACKOFF_S = 30.0
 
@@ -37,7 +38,7 @@ class Loop:
                 while not self._stopping and await self.tick():
                     pass
                 backoff = 0.0
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 # the database refuses writes (a full disk, read-only files): its health reports it;
                 # keep the process up and try again, less often while it lasts
                 backoff = min(MAX_BACKOFF_S, max(1.0, backoff * 2))

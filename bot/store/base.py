@@ -237,3 +237,12 @@ class Store(Protocol):
 
     async def fire(self, timer: TimerRow, inbound: Inbound) -> int | None:
         """Turn a due timer into an inbox row, once: None if it already fired."""
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer outage-bot."""
+
+
+class StoreUnavailable(Exception):
+    """The database can't be used: a file missing where it must exist, not a file, not SQLite; a
+    server that can't be reached or refuses us."""

@@ -33,14 +33,14 @@ class CasesMixin:
     async def open_case(self, conversation: str, channel: str, summary: str, now: datetime) -> Case | None:
         """A new queued case, or None when this conversation already has an open one."""
         try:
-            cursor = await self._write(
+            case_id = await self._insert(
                 "INSERT INTO cases (conversation, channel, status, summary, created_at, announced_at) "
                 "VALUES (?, ?, 'queued', ?, ?, ?)",
                 (conversation, channel, summary, to_epoch(now), to_epoch(now)),
             )
-        except sqlite3.IntegrityError:
+        except self.DUPLICATE:
             return None
-        return await self.case(cursor.lastrowid)
+        return await self.case(case_id)
 
     async def case(self, case_id: int) -> Case | None:
         rows = await self.db.execute_fetchall(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
@@ -140,7 +140,7 @@ class CasesMixin:
             seen = await db.execute("DELETE FROM seen WHERE at < ?", (to_epoch(queue_before),))
             outbox = await db.execute(
                 "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) < ? AND id NOT IN "
-                "(SELECT id FROM outbox WHERE json_extract(payload, '$.case_id') IN "
+                "(SELECT id FROM outbox WHERE CAST(json_extract(payload, '$.case_id') AS INTEGER) IN "
                 " (SELECT id FROM cases WHERE status != 'closed'))",
                 (to_epoch(queue_before),),
             )

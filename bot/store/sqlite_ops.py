@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -48,16 +47,14 @@ class OperationsMixin:
         self, system: str, summary: str, region: str | None, until: str | None, link: str | None, now: datetime
     ) -> Outage:
         try:
-            cursor = await self._write(
+            outage_id = await self._insert(
                 "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (system, summary, region, until, link, to_epoch(now), to_epoch(now)),
             )
-        except sqlite3.IntegrityError:
+        except self.DUPLICATE:
             raise OutageConflict(f"an outage of {system} is already open") from None
-        rows = await self.db.execute_fetchall(
-            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (cursor.lastrowid,)
-        )
+        rows = await self.db.execute_fetchall(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
         return _outage(rows[0])
 
     async def update_outage(self, outage_id: int, summary: str, until: str | None, now: datetime) -> Outage:
@@ -92,7 +89,7 @@ class OperationsMixin:
         outage_id: int | None = None,
         created_by: str | None = None,
     ) -> int:
-        cursor = await self._write(
+        return await self._insert(
             "INSERT INTO reminders (kind, channel, chat, text, next_at, every_s, working_hours, outage_id, "
             "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -108,7 +105,6 @@ class OperationsMixin:
                 to_epoch(now),
             ),
         )
-        return cursor.lastrowid
 
     async def retext_plan_reminders(self, outage_id: int, text: str) -> None:
         await self._write(
@@ -162,11 +158,10 @@ class OperationsMixin:
     async def add_record(
         self, user: str, number: str, amount: str, issued_on: str, counterparty: str, now: datetime
     ) -> int:
-        cursor = await self._write(
+        return await self._insert(
             "INSERT INTO records (user, number, amount, issued_on, counterparty, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (user, number, amount, issued_on, counterparty, to_epoch(now)),
         )
-        return cursor.lastrowid
 
     async def records(self, user: str | None = None, since: datetime | None = None) -> list[InvoiceRecord]:
         query, params = (

@@ -1,0 +1,172 @@
+"""The PostgreSQL backend: the same statements as SQLite's (bot/store/sql.py), for one or several
+workers on a shared database.
+
+OUTAGE_BOT_DB=postgresql://user@host:port/db[?schema=NAME]: `schema` (not a libpq option) puts the
+tables in a schema of their own, created if missing. Migrations run under an advisory lock, so
+workers starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.store.base import SchemaTooNew, Split, StoreUnavailable
+from bot.store.pg_sql import PgConnection, Result
+from bot.store.postgres_schema import PG_MIGRATIONS
+from bot.store.schema import SCHEMA_VERSION
+from bot.store.sql import SqlStore
+from bot.store.write_health import WriteHealth
+
+CONNECT_TIMEOUT_S = 10.0
+MIGRATION_LOCK = 0x6F75746167  # pg_advisory_xact_lock key: "outag"
+RUN_LOCK = 0x6F757462  # with hashtext(schema): the one process that runs conversations
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+STORE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+assert len(PG_MIGRATIONS) == SCHEMA_VERSION, "every SQLite migration has its PostgreSQL twin"
+
+
+class PostgresUnavailable(StoreUnavailable):
+    """The server can't be reached or refuses us; the message says which and what to check."""
+
+
+def is_postgres_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(the URL for asyncpg, the schema): our `schema` parameter taken out of the query."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((value for key, value in query if key == "schema"), "public")
+    if not SCHEMA_NAME.match(schema):
+        raise PostgresUnavailable(f"schema {schema!r}: use lower-case letters, digits and _")
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+class PostgresStore(SqlStore):
+    DUPLICATE = asyncpg.UniqueViolationError
+
+    def __init__(self, url: str, must_exist: bool = False, split: Split = list):
+        self.url = url
+        self.dsn, self.schema = split_url(url)
+        self.must_exist = must_exist
+        self.health = WriteHealth()
+        self.split = split
+        self._db: PgConnection | None = None
+        self._lock = asyncio.Lock()  # as SQLite's: a transaction keeps other tasks' writes out
+        self._owner: asyncio.Task | None = None
+
+    @property
+    def db(self) -> PgConnection:
+        if self._db is None:
+            raise RuntimeError("PostgresStore is not open; call `await store.open()` first")
+        return self._db
+
+    async def open(self) -> None:
+        try:
+            raw = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise PostgresUnavailable(f"{redacted(self.url)}: {type(exc).__name__}: {exc}") from None
+        self._db = PgConnection(raw)
+        try:
+            await raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await raw.execute(f'SET search_path TO "{self.schema}"')
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(*STORE_ERRORS):
+                await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        raw = self.db.raw
+        async with raw.transaction():
+            await raw.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await raw.execute("CREATE TABLE IF NOT EXISTS outage_bot_schema (version INTEGER NOT NULL)")
+            version = await raw.fetchval("SELECT version FROM outage_bot_schema")
+            if version is None:
+                await raw.execute("INSERT INTO outage_bot_schema (version) VALUES (0)")
+                version = 0
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{redacted(self.url)} has schema version {version}; this outage-bot knows up to "
+                    f"{SCHEMA_VERSION}. Upgrade outage-bot or use another database (OUTAGE_BOT_DB)."
+                )
+            for number in range(version, SCHEMA_VERSION):
+                await raw.execute(PG_MIGRATIONS[number])
+                await raw.execute("UPDATE outage_bot_schema SET version = $1", number + 1)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgConnection]:
+        """BEGIN … COMMIT (ROLLBACK on error); nested calls join the open transaction."""
+        if self._owner is asyncio.current_task():
+            yield self.db
+            return
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                async with self.db.raw.transaction():
+                    yield self.db
+                self.health.succeeded()
+            except self.DUPLICATE:
+                raise  # the data, not the database
+            except STORE_ERRORS as exc:
+                self.health.failed(exc)
+                raise
+            finally:
+                self._owner = None
+
+    async def _write(self, sql: str, params: Sequence = ()) -> Result:
+        async with self.transaction() as db:
+            return await db.execute(sql, params)
+
+    async def hold_run_lock(self, role: str) -> None:
+        """One process runs conversations on a schema (as the lock file does for SQLite): a session
+        advisory lock, released by the server when this connection ends, however it ends."""
+        from bot.store.process_lock import DatabaseInUse
+
+        taken = await self.db.raw.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", RUN_LOCK, self.schema)
+        if not taken:
+            raise DatabaseInUse(
+                f"{redacted(self.url)} (schema {self.schema}) is in use by another outage-bot {role} or run; "
+                "stop it first, or give this one its own schema (?schema=NAME)"
+            )
+
+    async def schema_version(self) -> int:
+        return int(await self.db.raw.fetchval("SELECT version FROM outage_bot_schema"))
+
+    async def integrity(self) -> str:
+        return "ok" if await self.ping() else "no answer"
+
+    async def backup(self, target: Path) -> None:
+        raise PostgresUnavailable(
+            "outage-bot backup copies SQLite files; for PostgreSQL use pg_dump "
+            f"(for example: pg_dump --schema={self.schema} -Fc -f {target} DBNAME)"
+        )
