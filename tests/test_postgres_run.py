@@ -44,10 +44,8 @@ def query(url: str, schema: str, sql: str) -> list:
 
 
 def idle(url: str, schema: str) -> bool:
-    (row,) = query(
-        url, schema,
-        "SELECT (SELECT count(*) FROM inbox) + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)",
-    )  # fmt: skip
+    unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+    (row,) = query(url, schema, f"SELECT (SELECT count(*) FROM inbox) + ({unsent})")
     return row[0] == 0
 
 
