@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -28,7 +29,7 @@ from bot.engine.types import (
 from bot.playbook.catalog import Catalog
 from bot.runtime.clock import Clock
 from bot.runtime.group_commit import GroupCommit
-from bot.store.base import InboxRow, OutboundMessage, Store, Turn
+from bot.store.base import ClaimLost, InboxRow, OutboundMessage, Store, Turn
 from bot.store.errors import STORE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,16 @@ class Dispatcher:
         """Process every unfinished inbox row (after a restart, or after submits); returns how many."""
         done = 0
         async with self._draining:
-            while rows := await self.store.unfinished(limit=BATCH):
-                done += await self._run_batch(rows)
+            try:
+                while rows := await self.store.claim(limit=BATCH):
+                    try:
+                        done += await self._run_batch(rows)
+                    except ClaimLost as exc:  # another worker took these conversations over
+                        log.warning("worker: %s; its turns stand, this one's are rolled back", exc)
+                    await self.store.release_claims()
+            finally:
+                with contextlib.suppress(*STORE_ERRORS):
+                    await self.store.release_claims()
         return done
 
     async def _run_batch(self, rows: list[InboxRow]) -> int:
@@ -154,8 +163,8 @@ class Dispatcher:
     async def _process_alone(self, row: InboxRow) -> None:
         try:
             await self.process(row)
-        except STORE_ERRORS:
-            raise  # the database itself is in trouble: stop, restart, replay
+        except (STORE_ERRORS, ClaimLost):
+            raise  # the database itself is in trouble (stop, restart, replay), or another worker has it
         except Exception:
             # a bug must not make one message poison the inbox (retried forever, blocking none
             # else but filling the log): apologise, keep the conversation as it was, move on

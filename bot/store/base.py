@@ -246,3 +246,8 @@ class SchemaTooNew(Exception):
 class StoreUnavailable(Exception):
     """The database can't be used: a file missing where it must exist, not a file, not SQLite; a
     server that can't be reached or refuses us."""
+
+
+class ClaimLost(Exception):
+    """The conversation was taken over by another worker (this one's lease ran out): the turn is
+    rolled back, and the other worker's stands."""

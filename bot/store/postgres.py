@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.base import SchemaTooNew, Split, StoreUnavailable
+from bot.store.base import InboxRow, SchemaTooNew, Split, StoreUnavailable
+from bot.store.codec import decode_inbound
 from bot.store.pg_sql import PgConnection, Result
 from bot.store.postgres_schema import PG_MIGRATIONS
 from bot.store.schema import SCHEMA_VERSION
@@ -25,6 +29,7 @@ from bot.store.sql import SqlStore
 from bot.store.write_health import WriteHealth
 
 CONNECT_TIMEOUT_S = 10.0
+LEASE_S = 15.0  # a conversation taken by a worker that died is free again after this long
 MIGRATION_LOCK = 0x6F75746167  # pg_advisory_xact_lock key: "outag"
 RUN_LOCK = 0x6F757462  # with hashtext(schema): the one process that runs conversations
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -62,8 +67,9 @@ def redacted(url: str) -> str:
 class PostgresStore(SqlStore):
     DUPLICATE = asyncpg.UniqueViolationError
 
-    def __init__(self, url: str, must_exist: bool = False, split: Split = list):
+    def __init__(self, url: str, must_exist: bool = False, split: Split = list, worker: str | None = None):
         self.url = url
+        self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
         self.dsn, self.schema = split_url(url)
         self.must_exist = must_exist
         self.health = WriteHealth()
@@ -146,6 +152,34 @@ class PostgresStore(SqlStore):
     async def _write(self, sql: str, params: Sequence = ()) -> Result:
         async with self.transaction() as db:
             return await db.execute(sql, params)
+
+    # ---- several workers ------------------------------------------------------------------------
+
+    async def claim(self, limit: int = 100) -> list[InboxRow]:
+        """The messages of conversations no other worker holds, oldest first, each conversation
+        leased to this worker until LEASE_S from now (a worker that dies loses its leases then)."""
+        now = time.time()
+        async with self.transaction() as db:
+            held = await db.execute_fetchall(
+                "INSERT INTO leases (conversation, worker, until) "
+                "SELECT conversation, ?, ? FROM ("
+                "  SELECT conversation, MIN(id) AS first FROM inbox i WHERE NOT EXISTS ("
+                "    SELECT 1 FROM leases l WHERE l.conversation = i.conversation AND l.until >= ?)"
+                "  GROUP BY conversation ORDER BY first LIMIT ?) AS free "
+                "ON CONFLICT (conversation) DO UPDATE SET worker = excluded.worker, until = excluded.until "
+                "WHERE leases.until < ? RETURNING conversation",
+                (self.worker, now + LEASE_S, now, limit, now),
+            )
+        if not held:
+            return []
+        rows = await self.db.execute_fetchall(
+            "SELECT id, channel, dedupe_key, inbound FROM inbox WHERE conversation = ANY(?) ORDER BY id LIMIT ?",
+            ([r[0] for r in held], limit),
+        )
+        return [InboxRow(r[0], r[1], r[2], decode_inbound(r[3])) for r in rows]
+
+    async def release_claims(self) -> None:
+        await self._write("DELETE FROM leases WHERE worker = ?", (self.worker,))
 
     async def hold_run_lock(self, role: str) -> None:
         """One process runs conversations on a schema (as the lock file does for SQLite): a session

@@ -177,4 +177,12 @@ PG_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_priority ON outbox (channel, chat, id)
         WHERE priority > 0 AND sent_at IS NULL AND failed_at IS NULL;
     """,
+    """
+    CREATE TABLE leases (
+        conversation TEXT PRIMARY KEY,
+        worker TEXT NOT NULL,
+        until DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX inbox_conversation ON inbox (conversation, id);
+    """,
 )

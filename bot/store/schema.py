@@ -206,6 +206,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_priority ON outbox (channel, chat, id)
         WHERE priority > 0 AND sent_at IS NULL AND failed_at IS NULL;
     """,
+    # 10: which worker holds a conversation while it processes its messages, until when (several
+    #     workers on one PostgreSQL database; one SQLite process never needs it)
+    """
+    CREATE TABLE leases (
+        conversation TEXT PRIMARY KEY,
+        worker TEXT NOT NULL,
+        until REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.redact import redact_urls
 from bot.store.base import (
+    ClaimLost,
     Failed,
     Group,
     GroupExists,
@@ -84,6 +85,13 @@ class SqlStore(OperationsMixin, CasesMixin):
                 inserted.update(((r[1], r[2]), r[0]) for r in rows)
         return [inserted.pop((channel, dedupe), None) for channel, dedupe, _ in messages]
 
+    async def claim(self, limit: int = 100) -> list[InboxRow]:
+        """Inbox rows to process now, oldest first. One process per database: all of them."""
+        return await self.unfinished(limit)
+
+    async def release_claims(self) -> None:
+        """Done with what claim() gave (nothing to release when one process owns the database)."""
+
     async def unfinished(self, limit: int = 100) -> list[InboxRow]:
         rows = await self.db.execute_fetchall(
             "SELECT id, channel, dedupe_key, inbound FROM inbox ORDER BY id LIMIT ?", (limit,)
@@ -148,8 +156,16 @@ class SqlStore(OperationsMixin, CasesMixin):
                     await self.add_record(user, number, amount, issued_on, counterparty, now)
                 if t.region:
                     await self.set_region(user, t.region, now)
-            # done: the message goes; its dedupe key stays in `seen` until the retention purge
-            await db.executemany("DELETE FROM inbox WHERE id = ?", [(t.inbox_id,) for t in turns])
+            # done: the message goes; its dedupe key stays in `seen` until the retention purge. A row
+            # already gone was processed by another worker that took over the conversation: then
+            # nothing of this transaction may count
+            ids = [t.inbox_id for t in turns]
+            gone = 0
+            for chunk in _chunks(ids, LOAD_CHUNK):
+                marks = ", ".join("?" * len(chunk))
+                gone += len(await db.execute_fetchall(f"DELETE FROM inbox WHERE id IN ({marks}) RETURNING id", chunk))
+            if gone != len(set(ids)):
+                raise ClaimLost(f"{len(set(ids)) - gone} message(s) were processed by another worker")
 
     # ---- outbox ------------------------------------------------------------------------------
 
