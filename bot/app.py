@@ -115,9 +115,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, role: str | N
         lock.acquire()
     store = open_store(settings)
     try:
-        await store.open()
-        if role and settings.database_is_postgres:
-            await store.hold_run_lock(role)
+        await store.open()  # on PostgreSQL, several processes share it: claims keep them apart
     except BaseException:
         if lock is not None:
             lock.release()

@@ -28,6 +28,7 @@ PROCESSING = Histogram(
 )
 REMINDERS_FIRED = Counter("outage_bot_reminders_fired", "Reminders sent", registry=REGISTRY)
 REMINDERS_LATE = Counter("outage_bot_reminders_late", "Reminders sent more than 5 minutes late", registry=REGISTRY)
+LEADER = Gauge("outage_bot_leader", "This worker leads (1) or follows (0)", ["worker"], registry=REGISTRY)
 CONNECTIONS_UP = Gauge(
     "outage_bot_connection_up", "A channel's long-lived connection is up (1) or not (0)", ["channel"], registry=REGISTRY
 )

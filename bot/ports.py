@@ -24,6 +24,7 @@ class Channel(Protocol):
     """A running platform connection: takes messages in, delivers the outbox's messages out."""
 
     name: str
+    exclusive: bool  # its start() takes what only one process may hold (a long poll, a long connection)
 
     async def start(self) -> None: ...
 

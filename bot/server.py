@@ -14,6 +14,7 @@ from bot.app import open_app
 from bot.channels import registry
 from bot.config import Settings
 from bot.http_guard import GuardedHttpProtocol
+from bot.runtime.leadership import Leadership
 from bot.runtime.sender import Sender
 from bot.runtime.worker import Worker
 from bot.web import build_web
@@ -47,18 +48,23 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     app = await open_app(settings, role="run")
     if first_run:
         log.warning("outage-bot: a new database at %s; `outage-bot --help` lists the commands", settings.OUTAGE_BOT_DB)
-    senders: list[Sender] = []
-    worker = Worker(app.store, app.dispatcher, app.clock, lambda: [s.wake.set() for s in senders], app.calendar)
+    worker = Worker(app.store, app.dispatcher, app.clock, lambda: lead.wake_senders(), app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
     channels = registry.connect(settings, app.host(worker.wake.set))
-    senders.extend(Sender(app.store, app.clock, channel) for channel in channels)
+    lead = LeaderDuties(app, channels)
+    leadership = Leadership(app.store.leader_lock(), app.store.worker, lead.take_up, lead.hand_over)
+    worker.leading = lambda: leadership.leading
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    def status() -> dict:
+        return {"worker": app.store.worker, "leader": leadership.leading, "standby": lead.standby()}
+
     http = _EmbeddedServer(
         uvicorn.Config(
-            build_web(app.store, channels),
+            build_web(app.store, channels, status),
             host=settings.HTTP_HOST,
             port=settings.HTTP_PORT,
             log_level="warning",
@@ -73,15 +79,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     started = []
     try:
         await app.dispatcher.drain()  # finish what a previous run accepted but didn't process
-        for channel in channels:
+        for channel in lead.everywhere:  # webhooks may arrive at any worker
             await channel.start()
             started.append(channel)
-        tasks = [asyncio.create_task(worker.run(), name="worker")]
-        tasks += [asyncio.create_task(s.run(), name=f"sender-{s.channel.name}") for s in senders]
-        tasks.append(asyncio.create_task(http.serve(), name="http"))
-        for s in senders:
-            s.wake.set()  # deliver what a previous run left in the outbox
-        log.info("outage-bot: serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
+        if not await leadership.try_lead():
+            log.warning("outage-bot: worker %s follows; it leads when the leader is gone", app.store.worker)
+        tasks = [
+            asyncio.create_task(worker.run(), name="worker"),
+            asyncio.create_task(leadership.run(), name="leadership"),
+            asyncio.create_task(http.serve(), name="http"),
+        ]
+        log.info("outage-bot: worker %s serving on %s:%s", app.store.worker, settings.HTTP_HOST, settings.HTTP_PORT)
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -89,9 +97,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 raise task.exception()
     finally:
         http.should_exit = True
-        # stop taking work, then let the worker finish its turn and the senders their sends
-        for loop_ in (worker, *senders):
-            loop_.stop()
+        # stop taking work, then let the worker finish its turn and the leader its sends
+        worker.stop()
+        leadership.stop()
         _, unfinished = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else (set(), set())
         for task in unfinished:
             task.cancel()
@@ -102,3 +110,44 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         log.info("outage-bot: stopped")
+
+
+class LeaderDuties:
+    """What the leading worker does beside every worker's: the channels only one process may hold
+    (long polling, long connections) and the senders."""
+
+    def __init__(self, app, channels: list):
+        self.app = app
+        self.channels = channels
+        self.everywhere = [c for c in channels if not getattr(c, "exclusive", False)]
+        self.exclusive = [c for c in channels if getattr(c, "exclusive", False)]
+        self.senders: list[Sender] = []
+        self._tasks: list[asyncio.Task] = []
+        self._started: list = []
+
+    def standby(self) -> list[str]:
+        return [c.name for c in self.exclusive if c not in self._started]
+
+    def wake_senders(self) -> None:
+        for sender in self.senders:
+            sender.wake.set()
+
+    async def take_up(self) -> None:
+        for channel in self.exclusive:
+            await channel.start()
+            self._started.append(channel)
+        self.senders = [Sender(self.app.store, self.app.clock, channel) for channel in self.channels]
+        self._tasks = [asyncio.create_task(s.run(), name=f"sender-{s.channel.name}") for s in self.senders]
+        self.wake_senders()  # deliver what is waiting in the outbox
+
+    async def hand_over(self) -> None:
+        for sender in self.senders:
+            sender.stop()
+        _, unfinished = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S) if self._tasks else (set(), set())
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.senders, self._tasks = [], []
+        for channel in self._started:
+            await channel.stop()
+        self._started = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -23,7 +23,9 @@ class HasHealth(Protocol):
     def routes(self) -> list[Route]: ...
 
 
-def build_web(store, channels: Sequence[HasHealth]) -> Starlette:
+def build_web(store, channels: Sequence[HasHealth], status: Callable[[], dict] | None = None) -> Starlette:
+    """`status`: this worker's name, whether it leads, and which channels wait for it to lead."""
+
     async def healthz(request: Request) -> JSONResponse:
         try:
             database = "ok" if await store.ping() else "error"
@@ -31,9 +33,12 @@ def build_web(store, channels: Sequence[HasHealth]) -> Starlette:
             database = f"error: {exc}"
         if database == "ok" and store.health.failing:
             database = f"error: writes failing: {store.health.failing}"
-        states = {c.name: "running" if c.healthy() else "down" for c in channels}
-        ok = database == "ok" and all(state == "running" for state in states.values())
+        about = status() if status is not None else {}
+        standby = set(about.get("standby", ()))
+        states = {c.name: "standby" if c.name in standby else "running" if c.healthy() else "down" for c in channels}
+        ok = database == "ok" and all(state != "down" for state in states.values())
         body = {"status": "ok" if ok else "unavailable", "database": database, "channels": states}
+        body |= {k: v for k, v in about.items() if k != "standby"}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def prometheus(request: Request) -> Response:

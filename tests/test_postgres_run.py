@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 
 import asyncpg
 import pytest
@@ -55,30 +56,33 @@ def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_run_on_postgres_conversations_restarts_and_operator_verbs(fake, database, tmp_path):
+def test_two_workers_one_leader_and_the_lead_moves_when_it_dies(fake, database, tmp_path):
     url, schema = database
-    bot = BotProcess(tmp_path, bot_env(fake, OUTAGE_BOT_DB=url)).start()
+    first = BotProcess(tmp_path, bot_env(fake, OUTAGE_BOT_DB=url)).start()
+    second = BotProcess(tmp_path, bot_env(fake, OUTAGE_BOT_DB=url)).start()
     try:
-        first = fake.say("zhangsan", "开出去的发票对方查不到", chat=GROUP)
+        health = [first.wait_healthy(), second.wait_healthy()]
+        assert [h["leader"] for h in health] == [True, False]
+        assert health[1]["channels"] == {"wecom_bot": "standby"}  # the long connection is the leader's
+        assert fake.subscribes == 1
+        message = fake.say("zhangsan", "开出去的发票对方查不到", chat=GROUP)
         fake.wait_for(GROUP, lambda t: any(x.startswith("[card]") for x in t), what="the first answer")
 
-        second = BotProcess(tmp_path, bot_env(fake, OUTAGE_BOT_DB=url))
-        second.start(wait_healthy=False)
-        assert second.proc.wait(timeout=30) == 1
-        assert "in use by another outage-bot" in second.log.read_text()
-        assert fake.subscribes == 1  # it never got as far as taking the bot's connection
-
-        bot.kill()
-        bot.start()
-        fake.redeliver(first)  # WeCom may deliver it again: it was taken before the kill
+        first.kill()  # kill -9: the lead moves to the other worker within seconds
+        started = time.monotonic()
+        wait_until(lambda: second.wait_healthy()["leader"], 30, "the second worker to lead")
+        wait_until(lambda: fake.subscribes == 2 and fake.connected, 10, "the new leader's connection")
+        took = time.monotonic() - started
+        fake.redeliver(message)  # WeCom may deliver it again: it was taken before the kill
         before = len(fake.texts(GROUP))
         fake.say("zhangsan", "昨天开的", chat=GROUP)
-        fake.wait_for(GROUP, lambda t: len(t) > before, what="an answer after the restart")
-        wait_until(lambda: idle(url, schema), 20, "the bot to be idle")
+        fake.wait_for(GROUP, lambda t: len(t) > before, what="an answer from the new leader")
+        wait_until(lambda: idle(url, schema), 20, "the workers to be idle")
         said = [r[0] for r in query(url, schema, "SELECT said FROM transcript WHERE said IS NOT NULL ORDER BY id")]
         assert said == ["开出去的发票对方查不到", "昨天开的"]
+        assert "leads" in second.log.read_text() and took < 20
 
-        env = bot.env
+        env = second.env
         stats = cli(env, "stats", "--json")
         assert stats.returncode == 0 and '"wecom_bot": 1' in stats.stdout, stats.stderr
         doctor = cli(env, "doctor", "--offline")
@@ -87,4 +91,5 @@ def test_run_on_postgres_conversations_restarts_and_operator_verbs(fake, databas
         assert backup.returncode == 2 and "pg_dump" in backup.stderr
         assert fake.violations == []
     finally:
-        bot.stop()
+        first.stop()
+        second.stop()

@@ -289,7 +289,7 @@ async def _check_postgres(settings: Settings, report: Report) -> None:
     try:
         async with store:
             version = await store.schema_version()
-            server = await store.db.raw.fetchval("SHOW server_version")
+            server = await store.db.fetchval("SHOW server_version")
     except Exception as exc:
         report.bad(f"database: {exc}", "check OUTAGE_BOT_DB: host, port, user, password and database name")
         return

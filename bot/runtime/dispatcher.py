@@ -163,7 +163,7 @@ class Dispatcher:
     async def _process_alone(self, row: InboxRow) -> None:
         try:
             await self.process(row)
-        except (STORE_ERRORS, ClaimLost):
+        except (*STORE_ERRORS, ClaimLost):
             raise  # the database itself is in trouble (stop, restart, replay), or another worker has it
         except Exception:
             # a bug must not make one message poison the inbox (retried forever, blocking none

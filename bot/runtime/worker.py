@@ -42,11 +42,17 @@ class Worker(Loop):
         self.calendar = calendar
         self.retention: tuple[int, int] | None = None  # (queue days, log days)
         self._purged_at = None
+        self.leading: Callable[[], bool] = lambda: True  # one process: it leads
         self._gauges_at = None
 
     async def tick(self) -> int:
-        fired = await fire_due(self.store, self.clock)
+        """Every worker processes the inbox; the leader alone fires timers and reminders, announces
+        cases again and purges (each is safe twice, but needs doing once)."""
         processed = await self.dispatcher.drain()
+        if not self.leading():
+            return processed
+        fired = await fire_due(self.store, self.clock)
+        processed += await self.dispatcher.drain() if fired else 0
         reminders = await fire_due_reminders(self.store, self.clock, self.calendar)
         handover = self.dispatcher.handover
         reannounced = await handover.reannounce() if handover is not None else 0

@@ -7,10 +7,11 @@ rewritten once and cached.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -43,26 +44,50 @@ class Result:
         self.rowcount = int(tail) if tail.isdigit() else -1
 
 
-class PgConnection:
-    """One asyncpg connection with aiosqlite's three calls; one statement at a time (asyncpg refuses
-    two at once on a connection), whichever task sends it."""
+# the connection of the transaction the current task is in, if it is in one
+_TRANSACTION: ContextVar[asyncpg.Connection | None] = ContextVar("pg_transaction", default=None)
 
-    def __init__(self, connection: asyncpg.Connection):
-        self.raw = connection
-        self._busy = asyncio.Lock()
+
+class PgDatabase:
+    """A pool with aiosqlite's three calls: a statement runs on the current task's transaction, if
+    it is in one, or on any free connection of the pool."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def _call(self, method: str, sql: str, *args: Any) -> Any:
+        connection = _TRANSACTION.get()
+        if connection is not None:
+            return await getattr(connection, method)(to_postgres(sql), *args)
+        async with self.pool.acquire() as connection:
+            return await getattr(connection, method)(to_postgres(sql), *args)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
-        async with self._busy:
-            return Result(await self.raw.execute(to_postgres(sql), *params))
+        return Result(await self._call("execute", sql, *params))
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        async with self._busy:
-            return await self.raw.fetch(to_postgres(sql), *params)
+        return await self._call("fetch", sql, *params)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            async with self._busy:
-                await self.raw.executemany(to_postgres(sql), rows)
+            await self._call("executemany", sql, rows)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._call("fetchval", sql, *args)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgDatabase]:
+        """A connection of its own for the transaction; statements of this task run on it."""
+        if _TRANSACTION.get() is not None:
+            yield self  # nested: part of the open one
+            return
+        async with self.pool.acquire() as connection:
+            token = _TRANSACTION.set(connection)
+            try:
+                async with connection.transaction():
+                    yield self
+            finally:
+                _TRANSACTION.reset(token)
 
     async def close(self) -> None:
-        await self.raw.close()
+        await self.pool.close()

@@ -8,7 +8,6 @@ workers starting together migrate once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -22,16 +21,17 @@ import asyncpg
 
 from bot.store.base import InboxRow, SchemaTooNew, Split, StoreUnavailable
 from bot.store.codec import decode_inbound
-from bot.store.pg_sql import PgConnection, Result
+from bot.store.pg_sql import PgDatabase, Result
 from bot.store.postgres_schema import PG_MIGRATIONS
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.sql import SqlStore
 from bot.store.write_health import WriteHealth
 
 CONNECT_TIMEOUT_S = 10.0
+POOL_SIZE = 8  # connections per worker
 LEASE_S = 15.0  # a conversation taken by a worker that died is free again after this long
 MIGRATION_LOCK = 0x6F75746167  # pg_advisory_xact_lock key: "outag"
-RUN_LOCK = 0x6F757462  # with hashtext(schema): the one process that runs conversations
+LEADER_LOCK = 0x6F75746C  # with hashtext(schema): the leading worker
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 STORE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 assert len(PG_MIGRATIONS) == SCHEMA_VERSION, "every SQLite migration has its PostgreSQL twin"
@@ -74,25 +74,32 @@ class PostgresStore(SqlStore):
         self.must_exist = must_exist
         self.health = WriteHealth()
         self.split = split
-        self._db: PgConnection | None = None
-        self._lock = asyncio.Lock()  # as SQLite's: a transaction keeps other tasks' writes out
-        self._owner: asyncio.Task | None = None
+        self._db: PgDatabase | None = None
 
     @property
-    def db(self) -> PgConnection:
+    def db(self) -> PgDatabase:
         if self._db is None:
             raise RuntimeError("PostgresStore is not open; call `await store.open()` first")
         return self._db
 
     async def open(self) -> None:
         try:
-            raw = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+            first = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+            try:
+                await first.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            finally:
+                await first.close()
+            pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_TIMEOUT_S,
+                server_settings={"search_path": self.schema},
+            )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise PostgresUnavailable(f"{redacted(self.url)}: {type(exc).__name__}: {exc}") from None
-        self._db = PgConnection(raw)
+        self._db = PgDatabase(pool)
         try:
-            await raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await raw.execute(f'SET search_path TO "{self.schema}"')
             await self._migrate()
         except BaseException:
             await self.close()
@@ -112,13 +119,12 @@ class PostgresStore(SqlStore):
         await self.close()
 
     async def _migrate(self) -> None:
-        raw = self.db.raw
-        async with raw.transaction():
-            await raw.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            await raw.execute("CREATE TABLE IF NOT EXISTS outage_bot_schema (version INTEGER NOT NULL)")
-            version = await raw.fetchval("SELECT version FROM outage_bot_schema")
+        async with self.db.transaction() as db:
+            await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            await db.execute("CREATE TABLE IF NOT EXISTS outage_bot_schema (version INTEGER NOT NULL)")
+            version = await db.fetchval("SELECT version FROM outage_bot_schema")
             if version is None:
-                await raw.execute("INSERT INTO outage_bot_schema (version) VALUES (0)")
+                await db.execute("INSERT INTO outage_bot_schema (version) VALUES (0)")
                 version = 0
             if version > SCHEMA_VERSION:
                 raise SchemaTooNew(
@@ -126,28 +132,22 @@ class PostgresStore(SqlStore):
                     f"{SCHEMA_VERSION}. Upgrade outage-bot or use another database (OUTAGE_BOT_DB)."
                 )
             for number in range(version, SCHEMA_VERSION):
-                await raw.execute(PG_MIGRATIONS[number])
-                await raw.execute("UPDATE outage_bot_schema SET version = $1", number + 1)
+                await db.execute(PG_MIGRATIONS[number])  # several statements: no parameters
+                await db.execute("UPDATE outage_bot_schema SET version = ?", (number + 1,))
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgConnection]:
-        """BEGIN … COMMIT (ROLLBACK on error); nested calls join the open transaction."""
-        if self._owner is asyncio.current_task():
-            yield self.db
-            return
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                async with self.db.raw.transaction():
-                    yield self.db
-                self.health.succeeded()
-            except self.DUPLICATE:
-                raise  # the data, not the database
-            except STORE_ERRORS as exc:
-                self.health.failed(exc)
-                raise
-            finally:
-                self._owner = None
+    async def transaction(self) -> AsyncIterator[PgDatabase]:
+        """BEGIN … COMMIT on a pooled connection (ROLLBACK on error); nested calls join the open one.
+        Transactions of different tasks run side by side: row locks keep them apart."""
+        try:
+            async with self.db.transaction() as db:
+                yield db
+            self.health.succeeded()
+        except self.DUPLICATE:
+            raise  # the data, not the database
+        except STORE_ERRORS as exc:
+            self.health.failed(exc)
+            raise
 
     async def _write(self, sql: str, params: Sequence = ()) -> Result:
         async with self.transaction() as db:
@@ -178,23 +178,14 @@ class PostgresStore(SqlStore):
         )
         return [InboxRow(r[0], r[1], r[2], decode_inbound(r[3])) for r in rows]
 
+    def leader_lock(self) -> PgLeaderLock:
+        return PgLeaderLock(self.dsn, self.schema)
+
     async def release_claims(self) -> None:
         await self._write("DELETE FROM leases WHERE worker = ?", (self.worker,))
 
-    async def hold_run_lock(self, role: str) -> None:
-        """One process runs conversations on a schema (as the lock file does for SQLite): a session
-        advisory lock, released by the server when this connection ends, however it ends."""
-        from bot.store.process_lock import DatabaseInUse
-
-        taken = await self.db.raw.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", RUN_LOCK, self.schema)
-        if not taken:
-            raise DatabaseInUse(
-                f"{redacted(self.url)} (schema {self.schema}) is in use by another outage-bot {role} or run; "
-                "stop it first, or give this one its own schema (?schema=NAME)"
-            )
-
     async def schema_version(self) -> int:
-        return int(await self.db.raw.fetchval("SELECT version FROM outage_bot_schema"))
+        return int(await self.db.fetchval("SELECT version FROM outage_bot_schema"))
 
     async def integrity(self) -> str:
         return "ok" if await self.ping() else "no answer"
@@ -204,3 +195,37 @@ class PostgresStore(SqlStore):
             "outage-bot backup copies SQLite files; for PostgreSQL use pg_dump "
             f"(for example: pg_dump --schema={self.schema} -Fc -f {target} DBNAME)"
         )
+
+
+class PgLeaderLock:
+    """A session advisory lock on a connection of its own: held while that connection lives."""
+
+    def __init__(self, dsn: str, schema: str):
+        self.dsn, self.schema = dsn, schema
+        self._connection: asyncpg.Connection | None = None
+
+    async def try_acquire(self) -> bool:
+        try:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+            return bool(
+                await self._connection.fetchval(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))", LEADER_LOCK, self.schema
+                )
+            )
+        except (*STORE_ERRORS, TimeoutError):
+            await self.release()
+            return False
+
+    async def still_held(self) -> bool:
+        try:
+            return self._connection is not None and await self._connection.fetchval("SELECT 1", timeout=5) == 1
+        except (*STORE_ERRORS, TimeoutError):
+            await self.release()
+            return False
+
+    async def release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(*STORE_ERRORS, TimeoutError):
+                await connection.close(timeout=5)

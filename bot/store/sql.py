@@ -92,6 +92,14 @@ class SqlStore(OperationsMixin, CasesMixin):
     async def release_claims(self) -> None:
         """Done with what claim() gave (nothing to release when one process owns the database)."""
 
+    worker = "main"  # one process per database: it is the worker
+
+    def leader_lock(self):
+        """What elects the one worker that sends and holds long connections: this process."""
+        from bot.runtime.leadership import AlwaysLeader
+
+        return AlwaysLeader()
+
     async def unfinished(self, limit: int = 100) -> list[InboxRow]:
         rows = await self.db.execute_fetchall(
             "SELECT id, channel, dedupe_key, inbound FROM inbox ORDER BY id LIMIT ?", (limit,)

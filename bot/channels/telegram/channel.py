@@ -152,6 +152,10 @@ class TelegramChannel:
             await asyncio.gather(self._poller, return_exceptions=True)
         await self.application.shutdown()
 
+    @property
+    def exclusive(self) -> bool:
+        return not self.settings.TELEGRAM_WEBHOOK_URL  # one getUpdates long poll per bot
+
     def healthy(self) -> bool:
         return self._running and (self._poller is None or not self._poller.done())
 

@@ -91,6 +91,8 @@ class WeComChannel:
         if self.http is not None:
             await self.http.close()
 
+    exclusive = False  # callbacks at any worker; sends from the leader
+
     def healthy(self) -> bool:
         return self._running
 

@@ -97,6 +97,10 @@ class WeComBotChannel:
         else:
             await self.callbacks.stop()
 
+    @property
+    def exclusive(self) -> bool:
+        return self.connection is not None  # one long connection per bot
+
     def healthy(self) -> bool:
         if not self._running:
             return False
