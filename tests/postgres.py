@@ -57,3 +57,24 @@ async def drop_schema(schema: str) -> None:
         await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await connection.close()
+
+
+def query(url: str, schema: str, sql: str) -> list:
+    import asyncpg
+
+    async def go() -> list:
+        connection = await asyncpg.connect(url.split("?")[0])
+        try:
+            await connection.execute(f'SET search_path TO "{schema}"')
+            return await connection.fetch(sql)
+        finally:
+            await connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside an event loop too
+        return pool.submit(asyncio.run, go()).result()
+
+
+def idle(url: str, schema: str) -> bool:
+    unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+    (row,) = query(url, schema, f"SELECT (SELECT count(*) FROM inbox) + ({unsent})")
+    return row[0] == 0

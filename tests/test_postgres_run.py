@@ -8,13 +8,12 @@ import subprocess
 import sys
 import time
 
-import asyncpg
 import pytest
 
 from tests.bot_process import ROOT, BotProcess
 from tests.fakes.http_server import wait_until
 from tests.fakes.wecom_bot_server import FakeWeComBot
-from tests.postgres import drop_schema, fresh_schema_url
+from tests.postgres import drop_schema, fresh_schema_url, idle, query
 from tests.test_wecom_bot import GROUP, bot_env
 
 
@@ -30,24 +29,6 @@ def fake():
     server = FakeWeComBot().start()
     yield server
     server.stop()
-
-
-def query(url: str, schema: str, sql: str) -> list:
-    async def go() -> list:
-        connection = await asyncpg.connect(url.split("?")[0])
-        try:
-            await connection.execute(f'SET search_path TO "{schema}"')
-            return await connection.fetch(sql)
-        finally:
-            await connection.close()
-
-    return asyncio.run(go())
-
-
-def idle(url: str, schema: str) -> bool:
-    unsent = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-    (row,) = query(url, schema, f"SELECT (SELECT count(*) FROM inbox) + ({unsent})")
-    return row[0] == 0
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:

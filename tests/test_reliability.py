@@ -46,8 +46,17 @@ class Streams:
     """Users on both platforms, each sending SCRIPT one message after another, every message
     redelivered until the bot acknowledges it (or `copies` times at once, in any order)."""
 
-    def __init__(self, bot: BotProcess, wecom: FakeWeCom, telegram: FakeTelegram, users: int, rng: random.Random):
-        self.bot, self.wecom, self.telegram, self.rng = bot, wecom, telegram, rng
+    def __init__(
+        self,
+        bot: BotProcess | list[BotProcess],
+        wecom: FakeWeCom,
+        telegram: FakeTelegram,
+        users: int,
+        rng: random.Random,
+    ):
+        # several workers: each delivery goes to any of them, as behind a load balancer
+        self.bots = bot if isinstance(bot, list) else [bot]
+        self.wecom, self.telegram, self.rng = wecom, telegram, rng
         self.users = [("wecom", f"w{n}") for n in range(users)] + [("telegram", 5000 + n) for n in range(users)]
         self.acked = 0
         self.deliveries = 0
@@ -63,11 +72,11 @@ class Streams:
             await asyncio.sleep(self.rng.uniform(0, 0.2))
             if channel == "wecom":
                 plain = wecom.text_xml(user, text, wecom.next_id())
-                request = {"url": f"{self.bot.url}/wecom/callback", "plain": plain}
+                request = {"path": "/wecom/callback", "plain": plain}
             else:
                 update = self.telegram.message(text, user=user)
                 request = {
-                    "url": f"{self.bot.url}/telegram/webhook",
+                    "path": "/telegram/webhook",
                     "json": update,
                     "headers": {"X-Telegram-Bot-Api-Secret-Token": SECRET},
                 }
@@ -82,12 +91,13 @@ class Streams:
         while time.monotonic() < deadline:
             await asyncio.sleep(self.rng.uniform(0, 0.01))  # copies arrive in any order
             self.deliveries += 1
+            url = self.rng.choice(self.bots).url + request["path"]
             try:
                 if "plain" in request:  # WeCom signs each delivery anew; the MsgId stays the same
                     params, body = wecom.envelope(request["plain"])
-                    response = await client.post(request["url"], params=params, content=body)
+                    response = await client.post(url, params=params, content=body)
                 else:
-                    response = await client.post(request["url"], json=request["json"], headers=request["headers"])
+                    response = await client.post(url, json=request["json"], headers=request["headers"])
             except httpx.HTTPError:
                 await asyncio.sleep(0.05)  # the bot is down: try again shortly
                 continue
