@@ -67,7 +67,9 @@ class Tally:
 
 class Load:
     def __init__(self, bot_url: str, api_port: int):
-        self.bot_url = bot_url.rstrip("/") + "/wecom/callback"
+        # several workers (comma-separated): callbacks go round-robin, as a load balancer sends them
+        self.bot_urls = [url.rstrip("/") + "/wecom/callback" for url in bot_url.split(",")]
+        self.next_bot = itertools.cycle(self.bot_urls)
         self.api_port = api_port
         self.crypto = PrpCrypto(base64.b64decode(AES_KEY + "="))
         self.ids = itertools.count(9_000_000_000)
@@ -131,7 +133,7 @@ class Load:
         started = time.perf_counter()
         counting = self.counting
         try:
-            async with session.post(self.bot_url, params=params, data=body) as response:
+            async with session.post(next(self.next_bot), params=params, data=body) as response:
                 await response.read()
                 ok = response.status == 200
         except aiohttp.ClientError:
