@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from bot import metrics
 from bot.app import open_app
 from bot.channels import registry
 from bot.config import Settings
@@ -90,6 +91,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             asyncio.create_task(http.serve(), name="http"),
         ]
         log.info("outage-bot: worker %s serving on %s:%s", app.store.worker, settings.HTTP_HOST, settings.HTTP_PORT)
+        metrics.LEADER.labels(app.store.worker).set(1 if leadership.leading else 0)
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from tests.bot_process import ROOT, BotProcess
@@ -46,6 +47,9 @@ def test_two_workers_one_leader_and_the_lead_moves_when_it_dies(fake, database, 
         assert [h["leader"] for h in health] == [True, False]
         assert health[1]["channels"] == {"wecom_bot": "standby"}  # the long connection is the leader's
         assert fake.subscribes == 1
+        metrics = [httpx.get(f"{w.url}/metrics").text for w in (first, second)]
+        assert f'outage_bot_leader{{worker="{health[0]["worker"]}"}} 1.0' in metrics[0]
+        assert f'outage_bot_leader{{worker="{health[1]["worker"]}"}} 0.0' in metrics[1]
         message = fake.say("zhangsan", "开出去的发票对方查不到", chat=GROUP)
         fake.wait_for(GROUP, lambda t: any(x.startswith("[card]") for x in t), what="the first answer")
 

@@ -58,6 +58,7 @@ class Dispatcher:
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
         self._accepting = GroupCommit(store.accept_many)
         self._draining = asyncio.Lock()  # one pass over the inbox at a time: each row is processed once
+        self.on_batch: Callable[[], None] = lambda: None  # wakes the senders (the worker sets it)
 
     async def submit(self, channel: str, dedupe_key: str, inbound: Inbound) -> int | None:
         """Persist an inbound message; returns its inbox id, or None for a duplicate delivery.
@@ -74,6 +75,7 @@ class Dispatcher:
                 while rows := await self.store.claim(limit=BATCH):
                     try:
                         done += await self._run_batch(rows)
+                        self.on_batch()  # its replies may go now, while the next batch is worked on
                     except ClaimLost as exc:  # another worker took these conversations over
                         log.warning("worker: %s; its turns stand, this one's are rolled back", exc)
                     await self.store.release_claims()

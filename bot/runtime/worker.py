@@ -39,6 +39,7 @@ class Worker(Loop):
     ):
         super().__init__()
         self.store, self.dispatcher, self.clock, self.on_output = store, dispatcher, clock, on_output
+        dispatcher.on_batch = on_output
         self.calendar = calendar
         self.retention: tuple[int, int] | None = None  # (queue days, log days)
         self._purged_at = None

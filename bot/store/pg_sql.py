@@ -16,24 +16,53 @@ from typing import Any
 
 import asyncpg
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?|\buser\b|json_extract\((\w+(?:\.\w+)?), '\$\.(\w+)'\)")
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|\bIN \(\s*\?(?:\s*,\s*\?)*\s*\)|\?|\buser\b"
+    r"|json_extract\((\w+(?:\.\w+)?), '\$\.(\w+)'\)"
+)
+Plan = tuple[int, ...]  # per placeholder of the PostgreSQL statement: 0 one value, n an array of n
 
 
 @functools.lru_cache(maxsize=1024)
-def to_postgres(sql: str) -> str:
-    counter = iter(range(1, 10_000))
+def translate(sql: str) -> tuple[str, Plan]:
+    """The statement for PostgreSQL, and how its parameters are grouped: a list `IN (?, ?, …)`
+    becomes `= ANY($n)` with one array, so a statement has one form whatever the list's length
+    (one prepared statement, not one per length)."""
+    plan: list[int] = []
 
     def replace(match: re.Match) -> str:
         token = match.group(0)
         if token.startswith(("'", '"')):
             return token  # a string or a quoted name: left as it is
+        if token.startswith("IN"):
+            plan.append(token.count("?"))
+            return f"= ANY(${len(plan)})"
         if token == "?":
-            return f"${next(counter)}"
+            plan.append(0)
+            return f"${len(plan)}"
         if token == "user":
             return '"user"'
         return f"({match.group(1)}::jsonb ->> '{match.group(2)}')"
 
-    return _TOKENS.sub(replace, sql)
+    return _TOKENS.sub(replace, sql), tuple(plan)
+
+
+def to_postgres(sql: str) -> str:
+    return translate(sql)[0]
+
+
+def bind(plan: Plan, params: Sequence[Any]) -> list[Any]:
+    if not any(plan):
+        return list(params)
+    bound, at = [], 0
+    for size in plan:
+        if size:
+            bound.append(list(params[at : at + size]))
+            at += size
+        else:
+            bound.append(params[at])
+            at += 1
+    return bound
 
 
 class Result:
@@ -58,22 +87,26 @@ class PgDatabase:
     async def _call(self, method: str, sql: str, *args: Any) -> Any:
         connection = _TRANSACTION.get()
         if connection is not None:
-            return await getattr(connection, method)(to_postgres(sql), *args)
+            return await getattr(connection, method)(sql, *args)
         async with self.pool.acquire() as connection:
-            return await getattr(connection, method)(to_postgres(sql), *args)
+            return await getattr(connection, method)(sql, *args)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
-        return Result(await self._call("execute", sql, *params))
+        statement, plan = translate(sql)
+        return Result(await self._call("execute", statement, *bind(plan, params)))
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return await self._call("fetch", sql, *params)
+        statement, plan = translate(sql)
+        return await self._call("fetch", statement, *bind(plan, params))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            await self._call("executemany", sql, rows)
+            statement, plan = translate(sql)
+            await self._call("executemany", statement, [bind(plan, row) for row in rows])
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._call("fetchval", sql, *args)
+        statement, plan = translate(sql)
+        return await self._call("fetchval", statement, *bind(plan, args))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgDatabase]:
