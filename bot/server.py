@@ -140,9 +140,11 @@ class LeaderDuties:
             self._started.append(channel)
         self.senders = [Sender(self.app.store, self.app.clock, channel) for channel in self.channels]
         self._tasks = [asyncio.create_task(s.run(), name=f"sender-{s.channel.name}") for s in self.senders]
+        await self.app.store.watch_outbox(self.wake_senders)  # what other workers queue
         self.wake_senders()  # deliver what is waiting in the outbox
 
     async def hand_over(self) -> None:
+        await self.app.store.unwatch_outbox()
         for sender in self.senders:
             sender.stop()
         _, unfinished = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S) if self._tasks else (set(), set())

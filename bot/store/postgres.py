@@ -75,6 +75,7 @@ class PostgresStore(SqlStore):
         self.health = WriteHealth()
         self.split = split
         self._db: PgDatabase | None = None
+        self._listener: asyncpg.Connection | None = None
 
     @property
     def db(self) -> PgDatabase:
@@ -106,6 +107,7 @@ class PostgresStore(SqlStore):
             raise
 
     async def close(self) -> None:
+        await self.unwatch_outbox()
         if self._db is not None:
             with contextlib.suppress(*STORE_ERRORS):
                 await self._db.close()
@@ -177,6 +179,26 @@ class PostgresStore(SqlStore):
             ([r[0] for r in held], limit),
         )
         return [InboxRow(r[0], r[1], r[2], decode_inbound(r[3])) for r in rows]
+
+    @property
+    def _outbox_channel(self) -> str:
+        return f"outage_bot_outbox_{self.schema}"[:63]
+
+    async def _outbox_changed(self, db: PgDatabase) -> None:
+        await db.execute("SELECT pg_notify(?, '')", (self._outbox_channel,))  # sent when this commits
+
+    async def watch_outbox(self, wake) -> None:
+        """The leader hears when any worker queues messages (LISTEN/NOTIFY), so what a follower
+        processed leaves at once rather than at the sender's next poll."""
+        await self.unwatch_outbox()
+        self._listener = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+        await self._listener.add_listener(self._outbox_channel, lambda *_: wake())
+
+    async def unwatch_outbox(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(*STORE_ERRORS, TimeoutError):
+                await listener.close(timeout=5)
 
     def leader_lock(self) -> PgLeaderLock:
         return PgLeaderLock(self.dsn, self.schema)

@@ -94,6 +94,16 @@ class SqlStore(OperationsMixin, CasesMixin):
 
     worker = "main"  # one process per database: it is the worker
 
+    async def _outbox_changed(self, db) -> None:
+        """Within the transaction that queued messages: tell the sender (one process: it is woken directly)."""
+
+    async def watch_outbox(self, wake) -> None:
+        """Call `wake()` when another process queues messages (one process per SQLite file: none does
+        but the CLI, which the sender's one-second poll picks up)."""
+
+    async def unwatch_outbox(self) -> None:
+        """Stop calling what watch_outbox() was given."""
+
     def leader_lock(self):
         """What elects the one worker that sends and holds long connections: this process."""
         from bot.runtime.leadership import AlwaysLeader
@@ -268,6 +278,7 @@ class SqlStore(OperationsMixin, CasesMixin):
                     for m in self.split(messages)
                 ],
             )
+            await self._outbox_changed(db)
 
     async def mark_failed(self, outbox_id: int, now: datetime, error: str) -> None:
         await self.settle([Failed(outbox_id, error)], now)
