@@ -113,13 +113,6 @@ class PostgresStore(SqlStore):
                 await self._db.close()
             self._db = None
 
-    async def __aenter__(self) -> PostgresStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def _migrate(self) -> None:
         async with self.db.transaction() as db:
             await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Self
 
 from bot.engine.types import ConversationKey, ConversationState, Inbound
 from bot.redact import redact_urls
@@ -44,6 +45,13 @@ def _chunks(items: Sequence, size: int) -> list[Sequence]:
 
 class SqlStore(OperationsMixin, CasesMixin):
     DUPLICATE: type[Exception] | tuple[type[Exception], ...] = ()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def _insert(self, sql: str, params: Sequence) -> int:
         """One INSERT in its own transaction; the new row's id."""

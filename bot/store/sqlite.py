@@ -82,13 +82,6 @@ class SqliteStore(SqlStore):
             await self._db.close()
             self._db = None
 
-    async def __aenter__(self) -> SqliteStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def _migrate(self) -> None:
         (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
         if version > SCHEMA_VERSION:

@@ -15,6 +15,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
+import websockets
 from starlette.routing import BaseRoute
 
 from bot.channels.wecom_bot.connection import AckTimeout, LongConnection, NotConnected, Refused
@@ -81,7 +82,7 @@ class WeComBotChannel:
                 await self.connection.start()
             except Refused as exc:
                 raise RuntimeError(f"WECOM_BOT_ID / WECOM_BOT_SECRET: subscribe refused ({exc})") from None
-            except OSError as exc:
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:  # refused, no answer, not a WS
                 raise RuntimeError(
                     f"WECOM_BOT_WS_URL: cannot connect to {self.settings.WECOM_BOT_WS_URL} ({exc})"
                 ) from None
