@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.engine.types import Answer, ConversationKey, ConversationState, Inbound
-from bot.store.base import OutboundMessage, Turn
+from bot.store.base import Group, GroupExists, OutageConflict, OutboundMessage, Turn
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 from tests.conftest import NOW, deliver_all
@@ -137,3 +137,64 @@ async def test_cancelling_a_timer(store):
     second = await store.accept("console", "m2", inbound())
     await store.commit(Turn(second, KEY, ConversationState(), cancel_timers=["t"]), NOW)
     assert await store.due_timers(NOW + timedelta(days=1)) == []
+
+
+async def test_groups_by_name_and_address(store):
+    await store.add_group(Group("财务部", "wecom", "wecom_robot", "key-1"), NOW)
+    with pytest.raises(GroupExists):
+        await store.add_group(Group("财务部", "telegram", "telegram_group", "-100"), NOW)
+    assert (await store.group_at("wecom", "key-1")).name == "财务部"
+    await store.set_subscribed("财务部", False)
+    assert (await store.group("财务部")).subscribed is False
+    assert await store.remove_group("财务部") and not await store.remove_group("财务部")
+    assert await store.groups() == []
+
+
+async def test_one_open_outage_per_system_and_reminders_fired_once(store):
+    outage = await store.start_outage("invoice", "查验平台维护", "北京", "20:00", None, NOW)
+    with pytest.raises(OutageConflict):
+        await store.start_outage("invoice", "again", None, None, None, NOW)
+    updated = await store.update_outage(outage.id, "预计 20:00 恢复", "20:00", NOW + timedelta(minutes=5))
+    assert updated.summary == "预计 20:00 恢复" and [o.id for o in await store.open_outages()] == [outage.id]
+    due = NOW + timedelta(hours=2)
+    rid = await store.add_reminder("plan", "wecom", "group:财务部", "提醒", due, 7200.0, NOW, True, outage.id)
+    await store.retext_plan_reminders(outage.id, "新提醒")
+    (reminder,) = await store.due_reminders(due)
+    assert (reminder.id, reminder.text, reminder.working_hours) == (rid, "新提醒", True)
+    message = OutboundMessage("wecom", "group:财务部", {"text": "新提醒"})
+    assert await store.fire_reminder(reminder, message, due + timedelta(hours=2), due)
+    assert not await store.fire_reminder(reminder, message, due + timedelta(hours=2), due)  # a second process
+    assert await store.count("outbox") == 1
+    assert await store.cancel_reminder(rid, due) and await store.reminders() == []
+    await store.resolve_outage(outage.id, due)
+    assert await store.open_outages() == []
+
+
+async def test_a_case_is_claimed_once_and_found_by_its_message(store):
+    case = await store.open_case(str(KEY), "console", "发票查不到", NOW)
+    assert await store.open_case(str(KEY), "console", "again", NOW) is None  # one open case per conversation
+    assert await store.conversations_with_open_case([str(KEY), "console:x:x"]) == {str(KEY)}
+    inbox_id = await store.accept("console", "m1", inbound())
+    announce = OutboundMessage("telegram", "-100", {"text": "#1", "case_id": case.id})
+    await store.commit(Turn(inbox_id, KEY, ConversationState(), [announce]), NOW)
+    (row,) = await store.pending("telegram", NOW)
+    await store.mark_sent(row.id, NOW, sent_ref="555", keep=True)
+    assert await store.case_for_message("telegram", "-100", "555") == case.id
+    assert [c.id for c in await store.unclaimed_before(NOW + timedelta(minutes=1))] == [case.id]
+    assert await store.claim_case(case.id, "telegram:7", "王会计", NOW)
+    assert not await store.claim_case(case.id, "telegram:8", "李会计", NOW)
+    assert [c.id for c in await store.cases_of_agent("telegram:7")] == [case.id]
+    assert await store.close_case(case.id, NOW) and await store.count_open_cases() == 0
+
+
+async def test_forget_and_purge(store):
+    inbox_id = await store.accept("console", "m1", inbound())
+    await store.commit(Turn(inbox_id, KEY, ConversationState(node="q_when"), said="hi", region="北京"), NOW)
+    await store.add_record("console:user", "12345678", "100.00", "2026-03-01", "某公司", NOW)
+    assert await store.region_of("console:user") == "北京" and len(await store.records(user="console:user")) == 1
+    await store.forget_user("console", "user")
+    assert await store.load(KEY) is None and await store.records(user="console:user") == []
+    assert await store.region_of("console:user") is None and await store.count("transcript") == 0
+    later = NOW + timedelta(days=30)
+    removed = await store.purge(later, later)
+    assert removed["seen"] == 1 and await store.accept("console", "m1", inbound()) is not None
