@@ -21,6 +21,7 @@ from bot.playbook.shipped import shipped_playbooks_dir
 from bot.store.codec import to_epoch
 from bot.store.postgres import redacted
 from bot.store.schema import SCHEMA_VERSION
+from bot.store.sql import SqlStore
 from bot.store.sqlite import SqliteStore
 
 FINISHED_NODES = ("end", "finished", "menu", "new")
@@ -76,7 +77,7 @@ OUTCOMES = ("solved", "partly", "not_solved")  # the bot's own "did this solve i
 REACTIONS = ("liked", "disliked")
 
 
-async def collect_stats(store: SqliteStore, since: datetime | None) -> dict:
+async def collect_stats(store: SqlStore, since: datetime | None) -> dict:
     start = to_epoch(since) if since else 0.0
     db = store.db
 

@@ -19,7 +19,7 @@ from bot.i18n import LANGS
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook
 from bot.store.base import Group, Outage, OutageConflict, OutboundMessage
-from bot.store.sqlite import SqliteStore
+from bot.store.sql import SqlStore
 
 
 class OutageError(Exception):
@@ -97,7 +97,7 @@ class Announcement:
 
 
 class Outages:
-    def __init__(self, store: SqliteStore, catalog: Catalog, calendar: WorkCalendar):
+    def __init__(self, store: SqlStore, catalog: Catalog, calendar: WorkCalendar):
         self.store, self.catalog, self.calendar = store, catalog, calendar
 
     def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:

@@ -10,12 +10,12 @@ from bot.features.workcal import WorkCalendar
 from bot.runtime.clock import Clock
 from bot.runtime.scheduler import LATE_AFTER
 from bot.store.base import OutboundMessage
-from bot.store.sqlite import SqliteStore
+from bot.store.sql import SqlStore
 
 LATE_MARK = "（延迟发送 / sent late）"
 
 
-async def fire_due_reminders(store: SqliteStore, clock: Clock, calendar: WorkCalendar) -> int:
+async def fire_due_reminders(store: SqlStore, clock: Clock, calendar: WorkCalendar) -> int:
     now = clock.now()
     fired = 0
     for reminder in await store.due_reminders(now):

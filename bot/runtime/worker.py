@@ -18,7 +18,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.scheduler import fire_due
 from bot.runtime.wake import Loop
-from bot.store.sqlite import SqliteStore
+from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
@@ -31,7 +31,7 @@ class Worker(Loop):
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: SqlStore,
         dispatcher: Dispatcher,
         clock: Clock,
         on_output: Callable[[], None],

@@ -28,8 +28,8 @@ from bot.store.base import (
     Turn,
 )
 from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
-from bot.store.sqlite_cases import CasesMixin
-from bot.store.sqlite_ops import OperationsMixin
+from bot.store.sql_cases import CasesMixin
+from bot.store.sql_ops import OperationsMixin
 
 ACCEPT_CHUNK = 500  # rows per multi-row INSERT: 5 parameters each, well under SQLite's 32,766
 LOAD_CHUNK = 500

@@ -148,3 +148,15 @@ class SqliteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             return str(exc)
         return result
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        destination = sqlite3.connect(target, check_same_thread=False)  # aiosqlite's thread writes it
+        try:
+            # between transactions on this connection: a backup queued behind an open transaction of
+            # another task would wait for its COMMIT, which would wait behind the backup
+            async with self._lock:
+                await self.db.backup(destination)
+        finally:
+            destination.close()

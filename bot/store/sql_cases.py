@@ -1,11 +1,9 @@
-"""SQLite storage for handover cases, feedback, privacy (forget, retention) and backups."""
+"""Statements for handover cases, feedback and privacy (forget, retention), on both backends."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 
 from bot.store.base import Case
 from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
@@ -28,7 +26,7 @@ def _case(row: Sequence) -> Case:
 
 
 class CasesMixin:
-    """Mixed into SqliteStore: uses its `db`, `transaction()` and `_write()`."""
+    """Mixed into SqlStore: uses its `db`, `transaction()` and `_write()`."""
 
     async def open_case(self, conversation: str, channel: str, summary: str, now: datetime) -> Case | None:
         """A new queued case, or None when this conversation already has an open one."""
@@ -154,18 +152,6 @@ class CasesMixin:
             "transcript": log.rowcount,
             "timers": timers.rowcount,
         }
-
-    async def backup(self, target: Path) -> None:
-        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        destination = sqlite3.connect(target, check_same_thread=False)  # aiosqlite's thread writes it
-        try:
-            # between transactions on this connection: a backup queued behind an open transaction of
-            # another task would wait for its COMMIT, which would wait behind the backup
-            async with self._lock:
-                await self.db.backup(destination)
-        finally:
-            destination.close()
 
     # ---- feedback -----------------------------------------------------------------------------
 

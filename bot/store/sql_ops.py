@@ -1,4 +1,4 @@
-"""SQLite storage for operations: outages, reminders, manual invoice records, user profiles."""
+"""Statements for operations: outages, reminders, manual invoice records, user profiles (both backends)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _reminder(row: Sequence) -> Reminder:
 
 
 class OperationsMixin:
-    """Mixed into SqliteStore: uses its `db`, `transaction()` and `_write()`."""
+    """Mixed into SqlStore: uses its `db`, `transaction()` and `_write()`."""
 
     # ---- outages ------------------------------------------------------------------------------
 
