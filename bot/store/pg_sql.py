@@ -47,10 +47,6 @@ def translate(sql: str) -> tuple[str, Plan]:
     return _TOKENS.sub(replace, sql), tuple(plan)
 
 
-def to_postgres(sql: str) -> str:
-    return translate(sql)[0]
-
-
 def bind(plan: Plan, params: Sequence[Any]) -> list[Any]:
     if not any(plan):
         return list(params)

@@ -33,16 +33,12 @@ LEASE_S = 15.0  # a conversation taken by a worker that died is free again after
 MIGRATION_LOCK = 0x6F75746167  # pg_advisory_xact_lock key: "outag"
 LEADER_LOCK = 0x6F75746C  # with hashtext(schema): the leading worker
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-STORE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)  # what a failing server raises here
 assert len(PG_MIGRATIONS) == SCHEMA_VERSION, "every SQLite migration has its PostgreSQL twin"
 
 
 class PostgresUnavailable(StoreUnavailable):
     """The server can't be reached or refuses us; the message says which and what to check."""
-
-
-def is_postgres_url(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -97,7 +93,7 @@ class PostgresStore(SqlStore):
                 timeout=CONNECT_TIMEOUT_S,
                 server_settings={"search_path": self.schema},
             )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (*PG_ERRORS, TimeoutError) as exc:
             raise PostgresUnavailable(f"{redacted(self.url)}: {type(exc).__name__}: {exc}") from None
         self._db = PgDatabase(pool)
         try:
@@ -109,7 +105,7 @@ class PostgresStore(SqlStore):
     async def close(self) -> None:
         await self.unwatch_outbox()
         if self._db is not None:
-            with contextlib.suppress(*STORE_ERRORS):
+            with contextlib.suppress(*PG_ERRORS):
                 await self._db.close()
             self._db = None
 
@@ -140,7 +136,7 @@ class PostgresStore(SqlStore):
             self.health.succeeded()
         except self.DUPLICATE:
             raise  # the data, not the database
-        except STORE_ERRORS as exc:
+        except PG_ERRORS as exc:
             self.health.failed(exc)
             raise
 
@@ -190,7 +186,7 @@ class PostgresStore(SqlStore):
     async def unwatch_outbox(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
-            with contextlib.suppress(*STORE_ERRORS, TimeoutError):
+            with contextlib.suppress(*PG_ERRORS, TimeoutError):
                 await listener.close(timeout=5)
 
     def leader_lock(self) -> PgLeaderLock:
@@ -228,19 +224,19 @@ class PgLeaderLock:
                     "SELECT pg_try_advisory_lock($1, hashtext($2))", LEADER_LOCK, self.schema
                 )
             )
-        except (*STORE_ERRORS, TimeoutError):
+        except (*PG_ERRORS, TimeoutError):
             await self.release()
             return False
 
     async def still_held(self) -> bool:
         try:
             return self._connection is not None and await self._connection.fetchval("SELECT 1", timeout=5) == 1
-        except (*STORE_ERRORS, TimeoutError):
+        except (*PG_ERRORS, TimeoutError):
             await self.release()
             return False
 
     async def release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            with contextlib.suppress(*STORE_ERRORS, TimeoutError):
+            with contextlib.suppress(*PG_ERRORS, TimeoutError):
                 await connection.close(timeout=5)
