@@ -19,7 +19,7 @@ import websockets
 from starlette.routing import BaseRoute
 
 from bot.channels.wecom_bot.connection import AckTimeout, LongConnection, NotConnected, Refused
-from bot.channels.wecom_bot.format import as_text, chosen_card, parse_button_key
+from bot.channels.wecom_bot.format import as_text, chosen_card
 from bot.channels.wecom_bot.inbound import CHANNEL, Callback, NotACallback, read_callback, to_inbound
 from bot.delivery import GROUP_PREFIX, MaybeDelivered, RetryLater, Undeliverable, to_group
 from bot.ports import ANYONE, ChannelHost
@@ -149,11 +149,8 @@ class WeComBotChannel:
 
     def chosen(self, callback: Callback) -> dict[str, Any] | None:
         """The card to show after a press (its choice, the other buttons gone), if it was the presser's."""
-        pressed = callback.event.get("template_card_event") or {}
-        parsed = parse_button_key(str(pressed.get("event_key") or "")) if isinstance(pressed, dict) else None
-        if parsed is None or parsed[0] not in (ANYONE, callback.user):
-            return None
-        return chosen_card(pressed, parsed[2], self.settings.OUTAGE_BOT_LANG)
+        press = callback.own_press()
+        return chosen_card(callback.pressed, press[1], self.settings.OUTAGE_BOT_LANG) if press else None
 
     async def _update_card(self, callback: Callback, req_id: str) -> None:
         card = self.chosen(callback)

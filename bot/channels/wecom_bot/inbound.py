@@ -45,6 +45,20 @@ class Callback:
     def eventtype(self) -> str:
         return str(self.event.get("eventtype") or "")
 
+    @property
+    def pressed(self) -> dict[str, Any]:
+        """A template_card_event's details (event_key, task_id), or {}."""
+        pressed = self.event.get("template_card_event")
+        return pressed if isinstance(pressed, dict) else {}
+
+    def own_press(self) -> tuple[str, str] | None:
+        """(option key, label) of the button pressed, when the card is the presser's or anyone's;
+        None for someone else's card in a group, or a key that isn't one of ours."""
+        parsed = parse_button_key(str(self.pressed.get("event_key") or ""))
+        if parsed is None or parsed[0] not in (ANYONE, self.user):
+            return None
+        return parsed[1], parsed[2]
+
 
 class NotACallback(ValueError):
     pass
@@ -97,13 +111,8 @@ def to_inbound(callback: Callback, ref: str, now: datetime) -> Inbound | None:
         if callback.eventtype == "enter_chat":
             return Inbound(key, now, text="", ref=ref)
         if callback.eventtype == "template_card_event":
-            pressed = parse_button_key(str((callback.event.get("template_card_event") or {}).get("event_key") or ""))
-            if pressed is None:
-                return None
-            owner, choice, _ = pressed
-            if owner not in (ANYONE, callback.user):  # someone else's card in a group
-                return None
-            return Inbound(key, now, choice=choice, ref=ref, user_name=callback.user)
+            press = callback.own_press()
+            return Inbound(key, now, choice=press[0], ref=ref, user_name=callback.user) if press else None
         return None
     text = text_of(callback)
     if text is None:
