@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 10.0
 
 
+async def _finish(tasks: list[asyncio.Task]) -> None:
+    """Let stopped loops end their turn for up to STOP_GRACE_S, then cancel what is still running."""
+    if not tasks:
+        return
+    _, unfinished = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+    for task in unfinished:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class NoChannelConfigured(Exception):
     def __str__(self) -> str:
         wanted = "\n".join(f"  {p.title}: set {p.needs}" for p in registry.PLATFORMS.values() if p.needs)
@@ -102,10 +112,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # stop taking work, then let the worker finish its turn and the leader its sends
         worker.stop()
         leadership.stop()
-        _, unfinished = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else (set(), set())
-        for task in unfinished:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _finish(tasks)
         for channel in started:
             await channel.stop()
         await app.close()
@@ -147,10 +154,7 @@ class LeaderDuties:
         await self.app.store.unwatch_outbox()
         for sender in self.senders:
             sender.stop()
-        _, unfinished = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S) if self._tasks else (set(), set())
-        for task in unfinished:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _finish(self._tasks)
         self.senders, self._tasks = [], []
         for channel in self._started:
             await channel.stop()
