@@ -30,7 +30,7 @@ from bot.channels.wecom_bot.format import as_text
 from bot.channels.wecom_bot.inbound import CHANNEL, NotACallback, read_callback
 from bot.delivery import MaybeDelivered, RetryLater, Undeliverable
 from bot.ports import ChannelHost
-from bot.store.base import OutboundMessage
+from bot.store.base import OutboundMessage, Sent
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,13 @@ POLL_S = 0.05
 POST_TIMEOUT_S = 10.0
 
 
+def stream_prefix(stream_id: str) -> str:
+    """What the refs of one stream's replies begin with."""
+    return f"cb/{stream_id}/"
+
+
 def stream_ref(stream_id: str, at: float, response_url: str) -> str:
-    return f"cb/{stream_id}/{at:.0f}/{response_url}"
+    return f"{stream_prefix(stream_id)}{at:.0f}/{response_url}"
 
 
 def url_ref(at: float, response_url: str) -> str:
@@ -113,7 +118,7 @@ class CallbackEndpoint:
         response_url = str(callback.body.get("response_url") or "")
         if callback.msgtype == "stream":  # a refresh of a stream we opened
             stream_id = str((callback.body.get("stream") or {}).get("id") or "")
-            return self._stream(stream_id, await self._collect(callback.chat, f"cb/{stream_id}/", 0))
+            return self._stream(stream_id, await self._collect(callback.chat, stream_prefix(stream_id), 0))
         if callback.eventtype == "template_card_event":
             await self.channel.receive(callback, url_ref(now, response_url))
             card = self.channel.chosen(callback)
@@ -133,7 +138,9 @@ class CallbackEndpoint:
         stream_id = hashlib.sha1(callback.msgid.encode()).hexdigest()  # a redelivery opens the same stream
         ref = stream_ref(stream_id, now, response_url)
         await self.channel.receive(callback, ref)
-        return self._stream(stream_id, await self._collect(callback.chat, f"cb/{stream_id}/", FIRST_ANSWER_WAIT_S))
+        return self._stream(
+            stream_id, await self._collect(callback.chat, stream_prefix(stream_id), FIRST_ANSWER_WAIT_S)
+        )
 
     def _stream(self, stream_id: str, parts: list[str]) -> Response:
         stream = {"id": stream_id, "finish": bool(parts), "content": "\n\n".join(parts)}
@@ -152,8 +159,7 @@ class CallbackEndpoint:
             if rows or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(POLL_S)
-        for row in rows:
-            await store.mark_sent(row.id, clock.now())
+        await store.settle([Sent(row.id, None) for row in rows], clock.now())  # one transaction for them all
         return [as_text(row.message.payload) for row in rows]
 
     # ---- what the sender hands over ------------------------------------------------------------
@@ -172,7 +178,7 @@ class CallbackEndpoint:
             raise RetryLater(STREAM_LIFE_S - age + 1, "the stream's refresh collects it")
         if not response_url or age > 3600:
             raise Undeliverable("the callback's response_url is missing or past its hour")
-        prefix = ref if kind == "url" else f"cb/{stream_id}/"
+        prefix = ref if kind == "url" else stream_prefix(stream_id)
         parts = await self._collect(chat, prefix, 0)  # this reply and its siblings: one post
         if not parts:
             return None
