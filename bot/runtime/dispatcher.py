@@ -71,17 +71,15 @@ class Dispatcher:
         """Process every unfinished inbox row (after a restart, or after submits); returns how many."""
         done = 0
         async with self._draining:
-            try:
-                while rows := await self.store.claim(limit=BATCH):
-                    try:
-                        done += await self._run_batch(rows)
-                        self.on_batch()  # its replies may go now, while the next batch is worked on
-                    except ClaimLost as exc:  # another worker took these conversations over
-                        log.warning("worker: %s; its turns stand, this one's are rolled back", exc)
-                    await self.store.release_claims()
-            finally:
-                with contextlib.suppress(*STORE_ERRORS):
-                    await self.store.release_claims()
+            while rows := await self.store.claim(limit=BATCH):
+                try:
+                    done += await self._run_batch(rows)
+                    self.on_batch()  # its replies may go now, while the next batch is worked on
+                except ClaimLost as exc:  # another worker took these conversations over
+                    log.warning("worker: %s; its turns stand, this one's are rolled back", exc)
+                finally:  # a lease not released (the database failing) runs out by itself
+                    with contextlib.suppress(*STORE_ERRORS):
+                        await self.store.release_claims()
         return done
 
     async def _run_batch(self, rows: list[InboxRow]) -> int:
