@@ -14,6 +14,7 @@ from bot.features.commands import Operations
 from bot.features.handover import Handover
 from bot.features.outages import info
 from bot.features.workcal import WorkCalendar, parse_hours
+from bot.invoices.sandbox import InvoiceReader
 from bot.playbook.catalog import Catalog
 from bot.playbook.loader import load_catalog, load_contact_overrides
 from bot.playbook.model import Contact
@@ -85,6 +86,7 @@ class App:
         )
 
     async def close(self) -> None:
+        await self.dispatcher.attachments.close()
         await self.store.close()
         if self.lock is not None:
             self.lock.release()
@@ -127,4 +129,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, role: str | N
     app.dispatcher.ops = Operations(app)
     app.dispatcher.handover = Handover(app)
     app.dispatcher.catalog_lang = settings.OUTAGE_BOT_LANG
+    app.dispatcher.attachments.reader = InvoiceReader(
+        time_limit_s=settings.INVOICE_READ_TIMEOUT_S, parallel=settings.INVOICE_READ_PARALLEL
+    )
     return app

@@ -41,6 +41,19 @@ OPEN_HANDOVERS = Gauge("outage_bot_open_handovers", "Cases queued for or held by
 STORE_WRITE_FAILURES = Counter(
     "outage_bot_store_write_failures", "Database writes that failed, by kind", ["kind"], registry=REGISTRY
 )
+INVOICE_READS = Counter(
+    "outage_bot_invoice_reads",
+    "Photos and files read (outcome read: an invoice number found; unread: none; failed: not downloaded or "
+    "over the time limit)",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+INVOICE_READ_SECONDS = Histogram(
+    "outage_bot_invoice_read_seconds",
+    "Downloading and reading one photo or file",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20),
+    registry=REGISTRY,
+)
 
 
 def render() -> bytes:

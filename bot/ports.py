@@ -37,6 +37,11 @@ class Channel(Protocol):
     async def deliver(self, message: OutboundMessage) -> str | None:
         """Send one outbox message; the platform's id of it, if it has one. Raises a DeliveryError."""
 
+    # A channel that receives photos and files also has
+    #     async def fetch(self, attachment: Mapping[str, Any]) -> bytes
+    # for the attachment its Inbound named (payload["attachment"]); it raises FetchFailed or
+    # FileTooLarge (bot.runtime.attachments). Every worker may call it, leading or not.
+
 
 Submit = Callable[[str, str, Inbound], Awaitable[Any]]
 

@@ -62,6 +62,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     worker = Worker(app.store, app.dispatcher, app.clock, lambda: lead.wake_senders(), app.calendar)
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
     channels = registry.connect(settings, app.host(worker.wake.set))
+    for channel in channels:  # whichever worker reads a file downloads it: every one can
+        if (fetch := getattr(channel, "fetch", None)) is not None:
+            app.dispatcher.attachments.fetchers[channel.name] = fetch
     lead = LeaderDuties(app, channels)
     leadership = Leadership(app.store.leader_lock(), app.store.worker, lead.take_up, lead.hand_over)
     worker.leading = lambda: leadership.leading

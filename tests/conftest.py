@@ -37,13 +37,28 @@ async def deliver_all(store, channel: str, now) -> list[dict]:
     return payloads
 
 
+def _served(fake, path: str):
+    with BackgroundServer(fake.app) as server:
+        fake.base_url = server.url + path
+        yield fake
+
+
 @pytest.fixture
-def fakes():
+def telegram():
+    """A fake Telegram Bot API on 127.0.0.1."""
+    yield from _served(FakeTelegram(), "/bot")
+
+
+@pytest.fixture
+def wecom():
+    """A fake WeCom server API on 127.0.0.1."""
+    yield from _served(FakeWeCom(), "/cgi-bin/")
+
+
+@pytest.fixture
+def fakes(telegram, wecom):
     """Fake Telegram and WeCom servers on 127.0.0.1, for tests of the bot on both platforms."""
-    telegram, wecom = FakeTelegram(), FakeWeCom()
-    with BackgroundServer(telegram.app) as tg, BackgroundServer(wecom.app) as wc:
-        telegram.base_url, wecom.base_url = f"{tg.url}/bot", f"{wc.url}/cgi-bin/"
-        yield telegram, wecom
+    return telegram, wecom
 
 
 def random_seed() -> int:

@@ -55,3 +55,16 @@ async def test_a_dead_workers_hold_runs_out_and_its_late_commit_counts_for_nothi
     with pytest.raises(ClaimLost):
         await a.commit(turn, NOW)
     assert await a.count("transcript") == 1 and await a.unfinished() == []
+
+
+async def test_a_worker_reading_a_file_keeps_its_hold_by_extending_it(workers, monkeypatch):
+    a, b = workers
+    await a.accept("wecom", "1", message("u1", "a photo"))
+    monkeypatch.setattr(postgres, "LEASE_S", -1.0)  # taken already over
+    (row,) = await a.claim()
+    monkeypatch.setattr(postgres, "LEASE_S", 15.0)
+    await a.extend_claims()  # what the dispatcher does every few seconds while the file is read
+    assert await b.claim() == []
+    turn = Turn(row.id, row.inbound.key, ConversationState(node="q_where"), said="a photo")
+    await a.commit(turn, NOW)  # still a's: its turn counts
+    assert await a.count("transcript") == 1

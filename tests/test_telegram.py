@@ -10,18 +10,9 @@ import pytest
 from bot.channels.telegram.channel import NOT_YOUR_BUTTON
 from bot.channels.telegram.format import callback_data, parse_callback_data, split_payload, split_text, to_message
 from tests.bot_process import BotProcess
-from tests.fakes.http_server import BackgroundServer
 from tests.fakes.telegram_api import BOT, FakeTelegram
 
 SECRET = "s3cret-token_for-tests"
-
-
-@pytest.fixture
-def telegram():
-    fake = FakeTelegram()
-    with BackgroundServer(fake.app) as server:
-        fake.base_url = f"{server.url}/bot"
-        yield fake
 
 
 def env_for(fake: FakeTelegram, **extra: str) -> dict[str, str]:

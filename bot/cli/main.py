@@ -15,6 +15,7 @@ from bot import __version__, logs
 from bot.cli import admin as admin_cli
 from bot.cli import groups as groups_cli
 from bot.cli import ops as ops_cli
+from bot.cli import read as read_cli
 from bot.config import Settings, SettingsError, default_db_path, load_settings
 from bot.playbook.graph import to_dot, to_mermaid
 from bot.playbook.lint import lint
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     groups_cli.add_parser(sub)
     ops_cli.add_parsers(sub)
     admin_cli.add_parsers(sub)
+    read_cli.add_parser(sub)
 
     check = sub.add_parser("check", help="validate and lint playbooks")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the playbooks in use)")
@@ -242,6 +244,7 @@ ASYNC_COMMANDS = {
     "backup": admin_cli.backup,
     "stats": admin_cli.stats,
     "doctor": admin_cli.doctor,
+    "read": read_cli.run,
 }
 
 

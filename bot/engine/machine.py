@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.engine import record, views
 from bot.engine.answer_words import reports_done
 from bot.engine.diagnosis import open_outage, outage_applies
+from bot.engine.from_invoice import invoice_reading, invoice_text
 from bot.engine.intents import correction, intent_of
 from bot.engine.replies import understand
 from bot.engine.summary import render_summary
@@ -39,6 +40,8 @@ from bot.engine.understanding import (
     target_of,
 )
 from bot.i18n import Lang, parse_lang
+from bot.invoices.entries import describe
+from bot.invoices.model import Invoice
 from bot.playbook.catalog import Catalog
 from bot.playbook.lint import reachable
 from bot.playbook.model import DIAGNOSE, Question, Remind
@@ -143,6 +146,9 @@ class _Turn:
         return new_state, effects
 
     def _handle(self, state: ConversationState, lead: list[str]) -> Result:
+        invoice = (self.inbound.payload or {}).get("invoice")
+        if isinstance(invoice, dict) and self.inbound.choice is None:
+            return self.at_invoice(state, Invoice.from_dict(invoice), lead)
         unsupported = (self.inbound.payload or {}).get("unsupported")
         if unsupported and not self.text and self.inbound.choice is None:
             return self.say(
@@ -429,6 +435,10 @@ class _Turn:
         answer = next((a for a in state.known if a.node == qid), None)
         if answer is not None:
             return reading_of(question, answer)
+        if state.invoice:
+            read = invoice_reading(sp.book, qid, Invoice.from_dict(state.invoice), self.today, sp.lang)
+            if read is not None:
+                return read
         if self._outage_applies(state):
             return outage_reading(sp.book, qid, sp.lang)
         return None
@@ -524,6 +534,39 @@ class _Turn:
             state = state.evolve(region=region)
         return self.say(state.evolve(node="diagnosis"), lead)
 
+    def at_invoice(self, state: ConversationState, invoice: Invoice, lead: list[str]) -> Result:
+        """A photo or file was read: what to enter when verifying it, and the answers it gives."""
+        sp = self.sp(state)
+        lead = [*lead, describe(invoice, self.today, sp.lang)]
+        if not invoice.found():
+            return self.say(state if state.node != "new" else state.evolve(node="menu"), lead)
+        state = state.evolve(invoice=invoice.to_dict())
+        if state.node in record.STEPS:
+            return self.record_invoice(state, invoice, lead)
+        question = sp.book.questions.get(state.node) if sp.book else None
+        reading = invoice_reading(sp.book, state.node, invoice, self.today, sp.lang) if question else None
+        if reading is not None:
+            return self.apply(state, state.node, reading, lead)
+        return self.say(state if state.node != "new" else state.evolve(node="menu"), lead)
+
+    def record_invoice(self, state: ConversationState, invoice: Invoice, lead: list[str]) -> Result:
+        """/record given a file: its number, total and date are taken; what is missing is asked."""
+        number = record.parse_number(invoice_text(invoice), self.today).value
+        draft = {
+            **(state.draft or {}),
+            **{k: v for k, v in (("number", number), ("amount", invoice.total), ("date", invoice.date)) if v},
+        }
+        missing = next((s for s in record.STEPS if s.removeprefix("record_") not in draft), None)
+        if missing is not None:
+            parties = record.parties(invoice, self.sp(state).lang)
+            return self.say(state.evolve(node=missing, draft=draft), [*lead, *([parties] if parties else [])])
+        return self.save_record(state, draft, lead)
+
+    def save_record(self, state: ConversationState, draft: dict, lead: list[str]) -> Result:
+        self.effects.append(SaveRecord(draft["number"], draft["amount"], draft["date"], draft["counterparty"]))
+        summary = f"{draft['number']}　{draft['amount']}　{draft['date']}　{draft['counterparty']}"
+        return self.say(self._resumed(state), [*lead, self.sp(state).t("record_saved", text=summary)])
+
     def at_record(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         sp = self.sp(state)
         if key == "cancel_record":
@@ -541,12 +584,10 @@ class _Turn:
         if parsed.value is None:
             return self.say(state, [*lead, note])
         draft = {**(state.draft or {}), state.node.removeprefix("record_"): parsed.value}
-        position = record.STEPS.index(state.node)
-        if position + 1 < len(record.STEPS):
-            return self.say(state.evolve(node=record.STEPS[position + 1], draft=draft), [*lead, note])
-        self.effects.append(SaveRecord(draft["number"], draft["amount"], draft["date"], draft["counterparty"]))
-        summary = f"{draft['number']}　{draft['amount']}　{draft['date']}　{draft['counterparty']}"
-        return self.say(self._resumed(state), [*lead, note, sp.t("record_saved", text=summary)])
+        missing = next((s for s in record.STEPS if s.removeprefix("record_") not in draft), None)
+        if missing is not None:
+            return self.say(state.evolve(node=missing, draft=draft), [*lead, note])
+        return self.save_record(state, draft, [*lead, note])
 
     @staticmethod
     def _resumed(state: ConversationState) -> ConversationState:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot.checks.invoice_number import check_invoice_number
 from bot.checks.tax_id import check_tax_id
+from bot.invoices.model import Invoice
 
 STEPS = ("record_number", "record_amount", "record_date", "record_counterparty")
 ACCEPTED_NUMBERS = {"digital", "vat_special", "vat_general", "unknown_type", "incomplete"}
@@ -84,3 +85,14 @@ def parse_counterparty(text: str) -> Parsed:
     if len(cleaned) < 2:
         return Parsed(None, {"zh": "请写交易对方的名称或税号。", "en": "Write the counterparty's name or tax ID."})
     return Parsed(cleaned[:100], {})
+
+
+def parties(invoice: Invoice, lang: str) -> str:
+    """Both parties as printed, so the counterparty can be copied from the reply."""
+    sides = []
+    for role, zh, en in (("buyer", "购买方", "Buyer"), ("seller", "销售方", "Seller")):
+        name, tax_id = getattr(invoice, f"{role}_name"), getattr(invoice, f"{role}_tax_id")
+        if name or tax_id:
+            said = " ".join(p for p in (name, tax_id) if p)
+            sides.append(f"{en}: {said}" if lang == "en" else f"{zh}：{said}")
+    return "\n".join(sides)

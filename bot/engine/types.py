@@ -108,6 +108,7 @@ class ConversationState:
     ask_all: bool = False  # they chose to go on after an early diagnosis: no early one again
     started_at: str | None = None  # ISO 8601
     updated_at: str | None = None
+    invoice: Mapping[str, Any] | None = None  # the last invoice read from a photo or file (Invoice.to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Only what differs from a fresh conversation: it is stored once per conversation, and

@@ -68,7 +68,7 @@ def target_of(question: Question, answer: Answer) -> str | None:
     return nexts.get(answer.outcome or "") or nexts["default"]
 
 
-def _option_reading(qid: str, question: Question, key: str, inferred: bool, lang: Lang) -> Reading:
+def option_reading(qid: str, question: Question, key: str, inferred: bool, lang: Lang) -> Reading:
     option = next(o for o in question.options if o.key == key)
     return reading_of(question, Answer(qid, pick(option.label, lang), key=key, inferred=inferred or None))
 
@@ -80,7 +80,7 @@ def reading_of(question: Question, answer: Answer) -> Reading:
     return Reading(answer, target_of(question, answer), note)
 
 
-def _input_reading(qid: str, question: Question, result: CheckResult, label: str, inferred: bool) -> Reading:
+def input_reading(qid: str, question: Question, result: CheckResult, label: str, inferred: bool) -> Reading:
     spec = question.input
     answer = Answer(
         qid, label[:500], save=spec.save, outcome=result.outcome, facts=result.facts, inferred=inferred or None
@@ -88,7 +88,7 @@ def _input_reading(qid: str, question: Question, result: CheckResult, label: str
     return Reading(answer, target_of(question, answer), result.message or None)
 
 
-def _found_label(question: Question, result: CheckResult, text: str, lang: Lang) -> str:
+def found_label(question: Question, result: CheckResult, text: str, lang: Lang) -> str:
     """How to show what was read: the option it equals ("查验结果“不一致”"), the number, or the text."""
     same = next((o for o in question.options if o.key == result.outcome), None)
     if same is not None:
@@ -106,19 +106,19 @@ def read_answer(
     choices = question_choices(catalog, book, qid)
     if choice is not None:
         got = understand(None, choice, choices, today)
-        return _option_reading(qid, question, got.key, False, lang) if got.key else Reading(None)
+        return option_reading(qid, question, got.key, False, lang) if got.key else Reading(None)
     check = CHECKS[question.input.check] if question.input else None
     if check is not None and (found := check.find(text, today)) is not None:
-        return _input_reading(qid, question, found, _found_label(question, found, text, lang), False)
+        return input_reading(qid, question, found, found_label(question, found, text, lang), False)
     got: Understood = understand(text, None, choices, today, outage=outage)
     if got.key:
-        return _option_reading(qid, question, got.key, False, lang)
+        return option_reading(qid, question, got.key, False, lang)
     if got.tied:
         return Reading(None, tied=got.tied)
     if got.loose and intent_of(text) is None and (check is None or not any(c.isdigit() for c in text)):
-        return _option_reading(qid, question, got.loose, False, lang)  # a pasted number goes to the check
+        return option_reading(qid, question, got.loose, False, lang)  # a pasted number goes to the check
     if check is not None and text.strip() and (not check.wants_digits or any(c.isdigit() for c in text)):
-        return _input_reading(qid, question, check.run(text, today), text.strip(), False)
+        return input_reading(qid, question, check.run(text, today), text.strip(), False)
     return Reading(None)
 
 
@@ -143,13 +143,13 @@ def _read_all_ahead(catalog: Catalog, book: Playbook, text: str, today: date, la
         check = CHECKS[question.input.check] if question.input else None
         result = check.find(text, today) if check is not None else None
         if result is not None and result.outcome not in check.weak_ahead:
-            reading = _input_reading(qid, question, result, _found_label(question, result, text, lang), True)
+            reading = input_reading(qid, question, result, found_label(question, result, text, lang), True)
             if reading.target != qid:  # an answer that only asks the same question again proves nothing
                 found[qid] = reading
                 continue
         key = infer(text, question_choices(catalog, book, qid), today)
         if key is not None:
-            found[qid] = _option_reading(qid, question, key, True, lang)
+            found[qid] = option_reading(qid, question, key, True, lang)
     return found
 
 
@@ -157,7 +157,7 @@ def outage_reading(book: Playbook, qid: str, lang: Lang) -> Reading | None:
     """A question one of whose options stands for a declared outage ("is there a notice?")."""
     question = book.questions.get(qid)
     option = next((o for o in question.options if o.fact == "outage"), None) if question else None
-    return _option_reading(qid, question, option.key, True, lang) if option else None
+    return option_reading(qid, question, option.key, True, lang) if option else None
 
 
 def revise(
@@ -171,12 +171,12 @@ def revise(
         question = book.questions[old.node]
         check = CHECKS[question.input.check] if question.input else None
         if check is not None and (result := check.find(text, today)) is not None:
-            reading = _input_reading(old.node, question, result, _found_label(question, result, text, lang), False)
+            reading = input_reading(old.node, question, result, found_label(question, result, text, lang), False)
         else:
             got = understand(text, None, question_choices(catalog, book, old.node), today)
             if not got.key or got.how == "number":
                 continue
-            reading = _option_reading(old.node, question, got.key, False, lang)
+            reading = option_reading(old.node, question, got.key, False, lang)
         new = reading.answer
         if (new.key, new.outcome, new.label) != (old.key, old.outcome, old.label):
             return index, reading

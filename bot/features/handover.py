@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from bot.engine.intents import intent_of
 from bot.engine.texts import ui_texts
 from bot.engine.types import ConversationKey, Inbound
+from bot.invoices.entries import describe
+from bot.invoices.model import Invoice
 from bot.ports import SupportDesk
 from bot.store.base import Case, OutboundMessage
 
@@ -106,7 +108,7 @@ class Handover:
         """A message from a user whose case is open: relayed, and acknowledged while nobody has
         taken it. /cancel (or "算了") leaves the queue; /start and /restart leave it and start over
         (None: the engine answers); /help says what is going on."""
-        text = (inbound.text or "").strip()
+        text = (inbound.text or "").strip() or self._invoice_sent(inbound, now)
         answer = self._reply_here(inbound, lang, str(inbound.key))
         command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.startswith("/") else None
         wants = intent_of(text) if command is None and inbound.choice is None else None
@@ -124,6 +126,14 @@ class Handover:
             return self._to_agent(case, message)
         ack = "handover_waiting_merged" if await self._relays_waiting(case) else "handover_waiting_ack"
         return [*self._to_support(message, case.id, relay=True), answer(self.t(ack, lang))]
+
+    def _invoice_sent(self, inbound: Inbound, now: datetime) -> str:
+        """A photo or file the user sent, as the agents read it: what was read from it."""
+        invoice = (inbound.payload or {}).get("invoice")
+        if not isinstance(invoice, dict):
+            return ""
+        today = now.astimezone(self.app.settings.tz).date()
+        return describe(Invoice.from_dict(invoice), today, self.app.settings.OUTAGE_BOT_LANG)
 
     # ---- the agent's side ---------------------------------------------------------------------
 

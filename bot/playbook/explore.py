@@ -2,7 +2,8 @@
 
 From each symptom (chosen by button, and described in each of its example sentences, zh and en),
 every state is answered with every option it offers, the check's sample input for every outcome of
-a question that takes free text, each option's label typed out, and a reply nobody could place; in
+a question that takes free text, each option's label typed out, a reply nobody could place, and
+photos or files of invoices read (one per verification family, one issued today, one unreadable); in
 Chinese and English, with and without a declared outage (everywhere, and in one region), with and
 without a support team. Templates render with StrictUndefined, so a template that cannot render
 with a reachable set of answers raises here.
@@ -21,6 +22,7 @@ from datetime import datetime
 
 from bot.checks import CHECKS
 from bot.engine import views
+from bot.engine.from_invoice import invoice_reading
 from bot.engine.machine import step
 from bot.engine.texts import Speaker
 from bot.engine.types import (
@@ -33,6 +35,7 @@ from bot.engine.types import (
     RequestHandover,
 )
 from bot.i18n import pick
+from bot.invoices.model import Invoice, unreadable
 from bot.playbook.catalog import Catalog
 from bot.playbook.lint import reachable
 from bot.playbook.model import Playbook
@@ -43,6 +46,17 @@ NONSENSE = "嗯嗯嗯嗯嗯"
 MAX_MISSES = 2  # unplaced replies in a row worth exploring: the second one offers people
 ARRIVED = frozenset({"diagnosis", "steps", "finished", "end"})
 MAX_STATES = 500_000
+SENT_FILES = {  # one invoice per verification family, one issued today, one file nothing was read from
+    "a special invoice's PDF": Invoice(kind="special", code="1100261130", number="12345678", date="2026-02-20",
+                                       amount="100.00", tax="13.00", total="113.00",
+                                       buyer_tax_id="91110108MA01ABCD1X").to_dict(),
+    "a general invoice issued today": Invoice(kind="general", code="044031900111", number="87654321",
+                                              date=NOW.date().isoformat(), amount="50.00", tax="3.00", total="53.00",
+                                              check_code="12345678901234567890").to_dict(),
+    "a 数电票 OFD": Invoice(kind="digital_special", number="26112000000012345678", date="2026-01-05",
+                          amount="1000.00", tax="60.00", total="1060.00").to_dict(),
+    "a photo without an invoice": unreadable("没有在图片里找到发票二维码。", "No invoice QR code was found.").to_dict(),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,9 @@ def _inputs(book: Playbook, state: ConversationState, reply: Reply, lang: str, t
     if (state.node, state.misses) in typed:
         return
     typed.add((state.node, state.misses))
+    if question is not None and state.misses == 0:  # a photo or file read: the answers it gives
+        for name, invoice in SENT_FILES.items():
+            yield f"send {name}", Inbound(KEY, NOW, payload={"attachment": {}, "invoice": invoice})
     if question is not None and state.misses == 0:
         for option in question.options:
             label = pick(option.label, lang)
@@ -114,7 +131,7 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
     still reachable, and the rest of the state. Done and skipped steps render alike, so marks
     count as how many steps were passed."""
     data = state.to_dict()
-    for volatile in ("started_at", "updated_at", "symptom_text", "answers", "known", "marks"):
+    for volatile in ("started_at", "updated_at", "symptom_text", "answers", "known", "marks", "invoice"):
         data.pop(volatile, None)
     sp = Speaker(catalog, book, state, context, "zh")
     shown, supported = views.shown_causes(sp) if state.symptom else ([], False)
@@ -129,6 +146,8 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
     data["known"] = sorted((a.node, a.key or "", a.outcome or "") for a in state.known if a.node in ahead)
     data["marks"] = len(state.marks)
     data["paused"] = state.paused is not None
+    if state.invoice and _answers_ahead(book, state, ahead):  # a read invoice matters while it answers more
+        data["invoice"] = [state.invoice.get("kind"), state.invoice.get("date") == NOW.date().isoformat()]
     data["tried"] = min(len(state.tried), 2)  # which causes were tried shows in the ranking already
     if state.node in ("steps", "finished"):  # a cause's steps show the same whatever led to them
         for irrelevant in ("ranking", "last", "known", "paused"):
@@ -136,6 +155,17 @@ def _identity(catalog: Catalog, book: Playbook, context: Context, state: Convers
     elif state.node == "diagnosis":  # `back` from here is explored from the question states
         data.pop("last")
     return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _answers_ahead(book: Playbook, state: ConversationState, ahead) -> bool:
+    """Whether the conversation's invoice answers a question still to come."""
+    answered = {a.node for a in state.answers}
+    invoice = Invoice.from_dict(state.invoice)
+    return any(
+        invoice_reading(book, qid, invoice, NOW.date(), "zh") is not None
+        for qid in ahead
+        if qid in book.questions and qid not in answered
+    )
 
 
 _SLOT_REF = re.compile(r"slots(?:\.get\(\s*|\[\s*)['\"](\w+)['\"]|slots\.(\w+)")

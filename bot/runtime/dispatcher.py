@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import time
@@ -27,6 +28,7 @@ from bot.engine.types import (
     SetTimer,
 )
 from bot.playbook.catalog import Catalog
+from bot.runtime.attachments import Attachments, pending
 from bot.runtime.clock import Clock
 from bot.runtime.group_commit import GroupCommit
 from bot.store.base import ClaimLost, InboxRow, OutboundMessage, Store, Turn
@@ -40,6 +42,7 @@ SORRY = {
 }
 
 BATCH = 200  # inbox rows per batch: one load, one commit
+CLAIM_RENEW_S = 5.0  # while a file is read: well within a claim's lease (15 s on PostgreSQL)
 INLINE_TEXT_MAX = 300  # characters: a longer message is read in a worker thread (a few ms at this length)
 ContextFor = Callable[[ConversationKey], Context | Awaitable[Context]]
 
@@ -55,6 +58,7 @@ class Dispatcher:
         self.store, self.catalog, self.context_for, self.clock = store, catalog, context_for, clock
         self.ops = None  # bot.features.commands.Operations, set by the app: commands that act on operations
         self.handover = None  # bot.features.handover.Handover, set by the app
+        self.attachments = Attachments()  # photos and files: the app gives it a reader, channels their fetch
         self.catalog_lang = "zh"  # language for operations replies to users who chose none
         self._accepting = GroupCommit(store.accept_many)
         self._draining = asyncio.Lock()  # one pass over the inbox at a time: each row is processed once
@@ -123,8 +127,8 @@ class Dispatcher:
         return step(self.catalog, state, inbound, context, now)
 
     def _needs_own_turn(self, row: InboxRow, with_case: set[str]) -> bool:
-        if self.ops is not None and self.ops.handles(row.inbound):
-            return True
+        if pending(row.inbound) or (self.ops is not None and self.ops.handles(row.inbound)):
+            return True  # a file is read outside the batch's transaction; operations commit their own
         handover = self.handover
         return (
             handover is not None
@@ -180,6 +184,8 @@ class Dispatcher:
     async def process(self, row: InboxRow) -> None:
         """Run one inbox row through the engine (or operations, or support) and commit the result."""
         key = row.inbound.key
+        if pending(row.inbound):  # downloaded and read first, outside the processing time
+            row = dataclasses.replace(row, inbound=await self._read_attachment(row))
         with metrics.PROCESSING.time():
             state = await self.store.load(key) or ConversationState()
             now = self.clock.now()
@@ -195,6 +201,22 @@ class Dispatcher:
                     if isinstance(effect, RequestHandover):
                         extra += await self.handover.open(key, effect.summary, now)
                 await self.store.commit(self._turn(row, key, new_state, effects, extra), now)
+
+    async def _read_attachment(self, row: InboxRow) -> Inbound:
+        """Download and read a photo or file, the conversation's claim renewed meanwhile: reading
+        may take longer than a claim lasts, and another worker must not take the conversation."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(CLAIM_RENEW_S)
+                with contextlib.suppress(*STORE_ERRORS):
+                    await self.store.extend_claims()
+
+        renewing = asyncio.create_task(renew())
+        try:
+            return await self.attachments.resolve(row.channel, row.inbound)
+        finally:
+            renewing.cancel()
 
     async def _hand_over(self, row: InboxRow, state: ConversationState, now) -> bool:
         """Support work, or a user whose case is with a person: relay instead of diagnosing. False

@@ -195,6 +195,9 @@ class PostgresStore(SqlStore):
     async def release_claims(self) -> None:
         await self._write("DELETE FROM leases WHERE worker = ?", (self.worker,))
 
+    async def extend_claims(self) -> None:
+        await self._write("UPDATE leases SET until = ? WHERE worker = ?", (time.time() + LEASE_S, self.worker))
+
     async def schema_version(self) -> int:
         return int(await self.db.fetchval("SELECT version FROM outage_bot_schema"))
 

@@ -100,6 +100,9 @@ class SqlStore(OperationsMixin, CasesMixin):
     async def release_claims(self) -> None:
         """Done with what claim() gave (nothing to release when one process owns the database)."""
 
+    async def extend_claims(self) -> None:
+        """Still working on what claim() gave (a file being read): keep it from other workers."""
+
     worker = "main"  # one process per database: it is the worker
 
     async def _outbox_changed(self, db) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.http_server import wait_until
@@ -48,7 +48,14 @@ class FakeTelegram:
         self._quiet_until = 0.0
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
-        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["POST", "GET"])])
+        self.files: dict[str, bytes] = {}  # file_id → content, served by getFile and /file/bot<token>/<path>
+        self.download_delay = 0.0  # seconds a file download takes
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._dispatch, methods=["POST", "GET"]),
+                Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
+            ]
+        )
 
     # ---- what tests do ------------------------------------------------------------------------
 
@@ -88,6 +95,26 @@ class FakeTelegram:
                 **extra,
             },
         }
+
+    def photo(self, data: bytes, user: int = 42, chat: int | None = None, **extra: Any) -> dict:
+        """A photo message: Telegram lists the sizes it made, the largest last."""
+        file_id = f"photo{next(self._message_ids)}"
+        with self.lock:
+            self.files[file_id] = data
+        small = {"file_id": file_id + "-s", "file_unique_id": "s", "width": 90, "height": 60, "file_size": 900}
+        large = {"file_id": file_id, "file_unique_id": "l", "width": 1280, "height": 853, "file_size": len(data)}
+        update = self.message("", user=user, chat=chat, photo=[small, large], **extra)
+        del update["message"]["text"]
+        return update
+
+    def document(self, data: bytes, name: str, user: int = 42, chat: int | None = None, **extra: Any) -> dict:
+        file_id = f"doc{next(self._message_ids)}"
+        with self.lock:
+            self.files[file_id] = data
+        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": name, "file_size": len(data)}
+        update = self.message("", user=user, chat=chat, document=document, **extra)
+        del update["message"]["text"]
+        return update
 
     def press(self, button: dict, sent: dict, user: int = 42, lang: str = "zh-hans") -> dict:
         return {
@@ -204,6 +231,23 @@ class FakeTelegram:
 
     async def _editMessageText(self, params: dict) -> JSONResponse:
         return self._ok(True)
+
+    async def _getFile(self, params: dict) -> JSONResponse:
+        file_id = str(params.get("file_id"))
+        with self.lock:
+            data = self.files.get(file_id)
+        if data is None:
+            return JSONResponse({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, 400)
+        return self._ok({"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                         "file_path": f"documents/{file_id}"})  # fmt: skip
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        await asyncio.sleep(self.download_delay)
+        with self.lock:
+            data = self.files.get(request.path_params["path"].rsplit("/", 1)[-1])
+        return Response(data, media_type="application/octet-stream") if data is not None else Response(status_code=404)
 
 
 async def _params(request: Request) -> dict:

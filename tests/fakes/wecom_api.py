@@ -13,7 +13,7 @@ import time
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from wechatpy.enterprise.crypto import PrpCrypto
 
@@ -33,12 +33,14 @@ class FakeWeCom:
         self.sent: list[dict] = []  # {"api", "to", "content", "body", "at"}
         self.fail_next: list[int] = []  # errcodes for the next send calls
         self.answer_after = 0.0  # seconds a robot send waits, once recorded, before it is answered
+        self.media: dict[str, bytes] = {}  # media_id → a photo users sent, for media/get
         self.app = Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
                 Route("/cgi-bin/message/send", self._send, methods=["POST"]),
                 Route("/cgi-bin/appchat/send", self._send, methods=["POST"]),
                 Route("/cgi-bin/webhook/send", self._robot, methods=["POST"]),
+                Route("/cgi-bin/media/get", self._media, methods=["GET"]),
             ]
         )
 
@@ -62,6 +64,16 @@ class FakeWeCom:
             token = f"token-{next(self._numbers)}"
             self.tokens.add(token)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
+
+    async def _media(self, request: Request) -> Response:
+        """The file itself, or (as WeCom does) a JSON error in its place."""
+        with self.lock:
+            if request.query_params.get("access_token") not in self.tokens:
+                return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+            data = self.media.get(request.query_params.get("media_id", ""))
+        if data is None:
+            return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+        return Response(data, media_type="image/jpeg")
 
     async def _send(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -130,11 +142,11 @@ class WeComCallbacks:
         )
 
     @staticmethod
-    def image_xml(user: str, msg_id: int) -> str:
+    def image_xml(user: str, msg_id: int, media_id: str = "m1") -> str:
         return (
             f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]>"
             f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
-            f"<PicUrl><![CDATA[http://x/y.jpg]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"
+            f"<PicUrl><![CDATA[http://x/y.jpg]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
             f"<MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
         )
 

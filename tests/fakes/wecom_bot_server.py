@@ -254,6 +254,14 @@ class FakeWeComBot:
         body["req_id"] = self._deliver("aibot_msg_callback", "msg", body, where)
         return body
 
+    def send_file(self, user: str, item: dict[str, str], msgtype: str = "image") -> dict[str, Any]:
+        """A photo or file in a one-to-one chat: its download URL and key (FileHost.put)."""
+        body = self._base(user, None) | {"msgtype": msgtype, msgtype: item}
+        with self.lock:
+            self.chats_seen.add(user)
+        body["req_id"] = self._deliver("aibot_msg_callback", "msg", body, user)
+        return body
+
     def redeliver(self, body: dict[str, Any]) -> None:
         """The same callback again ("可能因为网络等原因重复回调"), with a new req_id."""
         clean = {k: v for k, v in body.items() if k != "req_id"}

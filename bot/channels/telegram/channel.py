@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +37,9 @@ from bot.channels.telegram.format import parse_callback_data, to_message
 from bot.delivery import MaybeDelivered, RetryLater, Undeliverable
 from bot.engine.types import ConversationKey, Inbound
 from bot.i18n import parse_lang
+from bot.invoices.reader import MAX_FILE_BYTES
 from bot.ports import ChannelHost
+from bot.runtime.attachments import FetchFailed, FileTooLarge
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.window import InFlightWindows
 from bot.store.base import OutboundMessage
@@ -117,7 +119,9 @@ class TelegramChannel:
     def __init__(self, settings: Any, host: ChannelHost):
         self.settings, self.host = settings, host
         token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-        self.application = Application.builder().token(token).base_url(settings.TELEGRAM_BASE_URL).updater(None).build()
+        base = settings.TELEGRAM_BASE_URL
+        files = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base  # where getFile's paths are
+        self.application = Application.builder().token(token).base_url(base).base_file_url(files).updater(None).build()
         self.bot = self.application.bot
         self.limits = ChatLimits(SystemClock())
         self._poller: asyncio.Task | None = None
@@ -225,10 +229,12 @@ class TelegramChannel:
             if text is None:
                 return None, None  # group chatter not meant for us
         conversation = ConversationKey(CHANNEL, str(message.chat.id), str(message.from_user.id))
+        attachment = _attachment(message)
         return Inbound(
             conversation,
             self.host.clock.now(),
-            text=text[:MAX_TEXT_CHARS],
+            text=None if attachment else text[:MAX_TEXT_CHARS],
+            payload={"attachment": attachment} if attachment else None,
             lang_hint=parse_lang(message.from_user.language_code),
             ref=str(message.message_id),
             chat_title=message.chat.title,
@@ -237,8 +243,9 @@ class TelegramChannel:
         ), None
 
     def _addressed_text(self, message: Message) -> str | None:
-        """In a group: the text if it is a command, mentions us, or replies to us; else None."""
-        text = message.text or ""
+        """In a group: the text (or a photo's caption) if it is a command, mentions us, or replies
+        to us; else None."""
+        text = message.text or message.caption or ""
         username = (self.bot.username or "").lower()
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
@@ -247,13 +254,29 @@ class TelegramChannel:
         replied = message.reply_to_message
         if replied is not None and replied.from_user is not None and replied.from_user.id == self.bot.id:
             return text
-        for entity in message.entities or ():
-            mentioned = message.parse_entity(entity)
+        captioned = message.text is None and message.caption is not None
+        for entity in (message.caption_entities if captioned else message.entities) or ():
+            mentioned = message.parse_caption_entity(entity) if captioned else message.parse_entity(entity)
             if (entity.type == "mention" and mentioned.lower() == f"@{username}") or (
                 entity.type == "text_mention" and entity.user is not None and entity.user.id == self.bot.id
             ):
                 return (text.replace(mentioned, " ", 1)).strip()
         return None
+
+    async def fetch(self, attachment: Mapping[str, Any]) -> bytes:
+        """A photo's or document's bytes (getFile, then its file path; the Bot API serves up to 20 MB)."""
+        size = attachment.get("size")
+        if isinstance(size, int) and size > MAX_FILE_BYTES:
+            raise FileTooLarge(f"{size} bytes")
+        try:
+            await self.bot.initialize()  # at once if done: a worker that doesn't poll has not
+            file = await self.bot.get_file(str(attachment["file_id"]))
+            if file.file_size and file.file_size > MAX_FILE_BYTES:
+                raise FileTooLarge(f"{file.file_size} bytes")
+            data = await file.download_as_bytearray()
+        except (TelegramError, KeyError) as exc:
+            raise FetchFailed(f"getFile: {exc}") from None
+        return bytes(data)
 
     # ---- webhook -------------------------------------------------------------------------------
 
@@ -315,6 +338,18 @@ class TelegramChannel:
                 raise MaybeDelivered(f"{type(exc.__cause__).__name__}: {exc}") from None
             raise RetryLater(5, str(exc)) from None  # never reached Telegram: a connect error or timeout
         return str(sent["message_id"])
+
+
+def _attachment(message: Message) -> dict[str, Any] | None:
+    """What to fetch for a photo (its largest size) or a document, or None for a text message."""
+    if message.photo:
+        photo = message.photo[-1]
+        return {"file_id": photo.file_id, "size": photo.file_size, "name": None, "type": "photo"}
+    document = message.document
+    if document is not None:
+        name = (document.file_name or "")[:200] or None
+        return {"file_id": document.file_id, "size": document.file_size, "name": name, "type": "document"}
+    return None
 
 
 def _seconds(value: int | timedelta) -> float:

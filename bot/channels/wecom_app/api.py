@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from bot.delivery import MaybeDelivered
+from bot.runtime.attachments import FileTooLarge, read_at_most
 from bot.runtime.clock import Clock
 
 TOKEN_EXPIRED = {40014, 42001}  # invalid / expired access_token: fetch a new one and retry once
@@ -76,6 +77,25 @@ class WeComApi:
             raise  # never connected: certainly not delivered
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, TimeoutError) as exc:
             raise MaybeDelivered(f"{method}: {type(exc).__name__}") from None
+
+    async def media(self, media_id: str, limit: int) -> bytes:
+        """A received photo or file (media/get), at most `limit` bytes (FileTooLarge beyond)."""
+        for attempt in (1, 2):
+            params = {"access_token": await self.token(refresh=attempt == 2), "media_id": media_id}
+            async with self.client.get(self.base + "media/get", params=params) as response:
+                response.raise_for_status()
+                if response.content_type in ("application/json", "text/plain"):  # an error, not the file
+                    try:
+                        await self._json(response, "media/get")
+                    except WeComError as exc:
+                        if exc.errcode not in TOKEN_EXPIRED or attempt == 2:
+                            raise
+                        continue
+                    raise WeComError(-1, "an answer without the file", "media/get")
+                if (response.content_length or 0) > limit:
+                    raise FileTooLarge(f"{response.content_length} bytes")
+                return await read_at_most(response.content.iter_any(), limit)
+        raise AssertionError("unreachable")
 
     async def send_text(self, user: str, content: str) -> dict[str, Any]:
         return await self._post(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from defusedxml import DefusedXmlException
@@ -29,7 +31,9 @@ from bot.channels.wecom_app.api import WeComApi, WeComError
 from bot.channels.wecom_app.envelope import CallbackRejected, Envelope
 from bot.delivery import RetryLater, Undeliverable
 from bot.engine.types import ConversationKey, Inbound
+from bot.invoices.reader import MAX_FILE_BYTES
 from bot.ports import ChannelHost
+from bot.runtime.attachments import FetchFailed, FileTooLarge
 from bot.runtime.window import SlidingWindows
 from bot.store.base import OutboundMessage
 
@@ -142,7 +146,22 @@ class WeComChannel:
         if isinstance(message, TextMessage):
             text = (message.content or "").encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
             return dedupe, Inbound(key, now, text=text, ref=str(message.id), user_name=user)
+        media_id = str(raw.get("MediaId") or "")[:512]
+        if message.type in ("image", "file") and media_id:  # a photo (or a file, where WeCom sends them)
+            attachment = {"media_id": media_id, "type": message.type}
+            return dedupe, Inbound(key, now, payload={"attachment": attachment}, ref=str(message.id), user_name=user)
         return dedupe, Inbound(key, now, payload={"unsupported": message.type}, ref=str(message.id))
+
+    async def fetch(self, attachment: Mapping[str, Any]) -> bytes:
+        """A received photo's bytes, by its MediaId (valid three days)."""
+        if self.api is None:
+            raise FetchFailed("the WeCom channel is not started")
+        try:
+            return await self.api.media(str(attachment.get("media_id") or ""), MAX_FILE_BYTES)
+        except FileTooLarge:
+            raise
+        except (WeComError, aiohttp.ClientError) as exc:
+            raise FetchFailed(f"media/get: {exc}") from None
 
     # ---- outbound ------------------------------------------------------------------------------
 

@@ -13,15 +13,18 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import websockets
 from starlette.routing import BaseRoute
 
 from bot.channels.wecom_bot.connection import AckTimeout, LongConnection, NotConnected, Refused
+from bot.channels.wecom_bot.files import download
 from bot.channels.wecom_bot.format import as_text, chosen_card
 from bot.channels.wecom_bot.inbound import CHANNEL, Callback, NotACallback, read_callback, to_inbound
 from bot.delivery import GROUP_PREFIX, MaybeDelivered, RetryLater, Undeliverable, to_group
+from bot.invoices.reader import MAX_FILE_BYTES
 from bot.ports import ANYONE, ChannelHost
 from bot.runtime.window import SlidingWindows
 from bot.store.base import OutboundMessage
@@ -136,6 +139,11 @@ class WeComBotChannel:
         inbound = to_inbound(callback, ref, self.host.clock.now())
         if inbound is not None:
             await self.host.accept(CHANNEL, f"msg:{callback.msgid}", inbound)
+
+    async def fetch(self, attachment: Mapping[str, Any]) -> bytes:
+        """A photo's or file's bytes, downloaded and decrypted (any worker may: no connection needed)."""
+        own_key = self.settings.WECOM_BOT_AES_KEY
+        return await download(attachment, own_key.get_secret_value() if own_key else None, MAX_FILE_BYTES)
 
     async def _feedback(self, callback: Callback) -> None:
         event = callback.event.get("feedback_event") or {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.channels.wecom_bot.files import attachment_of
 from bot.channels.wecom_bot.format import parse_button_key
 from bot.engine.types import ConversationKey, Inbound
 from bot.ports import ANYONE
@@ -115,6 +116,9 @@ def to_inbound(callback: Callback, ref: str, now: datetime) -> Inbound | None:
             return Inbound(key, now, choice=press[0], ref=ref, user_name=callback.user) if press else None
         return None
     text = text_of(callback)
+    attachment = attachment_of(callback.body, callback.msgtype) if not text else None
+    if attachment is not None:
+        return Inbound(key, now, payload={"attachment": attachment}, ref=ref, user_name=callback.user)
     if text is None:
         return Inbound(key, now, payload={"unsupported": callback.msgtype}, ref=ref, user_name=callback.user)
     return Inbound(key, now, text=text, ref=ref, user_name=callback.user)
