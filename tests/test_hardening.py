@@ -24,7 +24,7 @@ from bot.store.sqlite import SqliteStore
 from tests.fakes.http_server import wait_until
 from tests.fakes.wecom_api import WeComCallbacks
 from tests.test_cli import env, run  # noqa: F401  (env is a fixture)
-from tests.test_wecom import LAUGHS, running_bot, wecom  # noqa: F401  (fixtures)
+from tests.test_wecom import LAUGHS, running_bot  # noqa: F401  (a fixture)
 
 LAUGHS_UTF16 = LAUGHS.decode("ascii").replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
 
@@ -419,7 +419,7 @@ def test_a_loop_meeting_a_database_error_keeps_running(monkeypatch):
     assert loop.ticks == 3
 
 
-async def test_a_group_send_answered_too_late_is_not_repeated_nor_after_a_crash(wecom, tmp_path, monkeypatch):  # noqa: F811
+async def test_a_group_send_answered_too_late_is_not_repeated_nor_after_a_crash(wecom, tmp_path, monkeypatch):
     from bot.app import open_app
     from bot.channels.wecom_app import channel as wecom_module
     from bot.channels.wecom_app.channel import WeComChannel

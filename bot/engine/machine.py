@@ -556,13 +556,14 @@ class _Turn:
             **(state.draft or {}),
             **{k: v for k, v in (("number", number), ("amount", invoice.total), ("date", invoice.date)) if v},
         }
+        parties = record.parties(invoice, self.sp(state).lang)  # whom to name as the counterparty
+        return self.record_next(state, draft, lead, [parties] if parties else [])
+
+    def record_next(self, state: ConversationState, draft: dict, lead: list[str], hint: list[str]) -> Result:
+        """Ask for the first field of the record not known yet (with `hint`), or save the record."""
         missing = next((s for s in record.STEPS if s.removeprefix("record_") not in draft), None)
         if missing is not None:
-            parties = record.parties(invoice, self.sp(state).lang)
-            return self.say(state.evolve(node=missing, draft=draft), [*lead, *([parties] if parties else [])])
-        return self.save_record(state, draft, lead)
-
-    def save_record(self, state: ConversationState, draft: dict, lead: list[str]) -> Result:
+            return self.say(state.evolve(node=missing, draft=draft), [*lead, *hint])
         self.effects.append(SaveRecord(draft["number"], draft["amount"], draft["date"], draft["counterparty"]))
         summary = f"{draft['number']}　{draft['amount']}　{draft['date']}　{draft['counterparty']}"
         return self.say(self._resumed(state), [*lead, self.sp(state).t("record_saved", text=summary)])
@@ -584,10 +585,7 @@ class _Turn:
         if parsed.value is None:
             return self.say(state, [*lead, note])
         draft = {**(state.draft or {}), state.node.removeprefix("record_"): parsed.value}
-        missing = next((s for s in record.STEPS if s.removeprefix("record_") not in draft), None)
-        if missing is not None:
-            return self.say(state.evolve(node=missing, draft=draft), [*lead, note])
-        return self.save_record(state, draft, [*lead, note])
+        return self.record_next(state, draft, [*lead, note], [])
 
     @staticmethod
     def _resumed(state: ConversationState) -> ConversationState:

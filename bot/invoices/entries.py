@@ -94,10 +94,8 @@ def describe(invoice: Invoice, today: date, lang: str) -> str:
     )
     lines.append("On the verification platform enter:" if en else "查验平台请填写：")
     for zh_label, en_label, value in entries(invoice):
-        shown = (
-            value if value else ("leave empty" if en else "留空") if value == "" else ("not read" if en else "未读到")
-        )
-        lines.append(f"• {en_label if en else zh_label}: {shown}" if en else f"• {zh_label}：{shown}")
+        shown = value or (("leave empty" if en else "留空") if value == "" else ("not read" if en else "未读到"))
+        lines.append(f"• {en_label}: {shown}" if en else f"• {zh_label}：{shown}")
     if invoice.family() is None:
         lines.append(
             "• Amount field: special invoices take the amount excluding tax, general ones the last 6 check-code digits"

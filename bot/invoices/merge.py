@@ -50,13 +50,12 @@ def _take(invoice: Invoice, name: str, readings: dict[str, dict[str, str]]) -> N
     if not seen:
         return
     if name == "kind":  # a title read (数电 special or general) says more than "a 20-digit number"
-        seen.sort(key=lambda pair: pair[1] == "digital")
-        seen = [pair for pair in seen if pair[1] != "digital" or all(v == "digital" for _, v in seen)]
+        seen = [pair for pair in seen if pair[1] != "digital"] or seen
     source, value = seen[0]
     setattr(invoice, name, value)
     invoice.sources[name] = source
     for other, other_value in seen[1:]:
-        if other_value != value and name != "kind":
+        if other_value != value and name != "kind":  # type codes are mapped inconsistently: no alarm
             zh, en = LABELS[name]
             a, b = SOURCE_NAMES[source], SOURCE_NAMES[other]
             invoice.problems.append(
