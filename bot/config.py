@@ -54,6 +54,8 @@ class CoreSettings(BaseSettings):
     RETENTION_DAYS_QUEUE: int = Field(default=7, ge=1)
     RETENTION_DAYS_LOG: int = Field(default=90, ge=1)
     LOG_FORMAT: Literal["text", "json"] = "text"
+    # where people reach this bot's HTTP server (through the proxy): notices link to its /status page
+    PUBLIC_BASE_URL: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
     INVOICE_READ_TIMEOUT_S: float = Field(default=10.0, gt=0, le=120)  # per photo or file, in a worker process
     INVOICE_READ_PARALLEL: int = Field(default=2, ge=1, le=32)  # files read at once (worker processes)
 

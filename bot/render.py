@@ -36,6 +36,7 @@ TEMPLATE_VARIABLES = frozenset(
         "chosen",
         "buttons",
         "outage",
+        "status_url",
         "lang",
         "symptom",
         "cause",

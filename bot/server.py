@@ -18,6 +18,7 @@ from bot.http_guard import GuardedHttpProtocol
 from bot.runtime.leadership import Leadership
 from bot.runtime.sender import Sender
 from bot.runtime.worker import Worker
+from bot.status_page import StatusPage
 from bot.web import build_web
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     http = _EmbeddedServer(
         uvicorn.Config(
-            build_web(app.store, channels, status),
+            build_web(app.store, channels, status, StatusPage(app.store, app.catalog, settings.tz, app.clock).routes()),
             host=settings.HTTP_HOST,
             port=settings.HTTP_PORT,
             log_level="warning",

@@ -23,8 +23,11 @@ class HasHealth(Protocol):
     def routes(self) -> list[Route]: ...
 
 
-def build_web(store, channels: Sequence[HasHealth], status: Callable[[], dict] | None = None) -> Starlette:
-    """`status`: this worker's name, whether it leads, and which channels wait for it to lead."""
+def build_web(
+    store, channels: Sequence[HasHealth], status: Callable[[], dict] | None = None, pages: Sequence[Route] = ()
+) -> Starlette:
+    """`status`: this worker's name, whether it leads, and which channels wait for it to lead;
+    `pages`: the public pages (the status page)."""
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -48,7 +51,7 @@ def build_web(store, channels: Sequence[HasHealth], status: Callable[[], dict] |
         # the store's health has logged it (once, with a count): the platform retries on a 503
         return JSONResponse({"error": "storage unavailable, retry later"}, status_code=503)
 
-    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"])]
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"]), *pages]
     for channel in channels:
         routes.extend(channel.routes())
     return Starlette(routes=routes, exception_handlers={error: storage_failing for error in STORE_ERRORS})

@@ -109,7 +109,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                 if not open_:
                     print("no open outage")
             return 0
-        service = Outages(store, catalog, calendar)
+        service = Outages(store, catalog, calendar, settings.PUBLIC_BASE_URL)
         try:
             book = pick_system(catalog, args.system)
             if args.action == "start":

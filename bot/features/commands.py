@@ -40,7 +40,7 @@ def _every(seconds: float, lang: str) -> str:
 class Operations:
     def __init__(self, app):
         self.app = app
-        self.outages = Outages(app.store, app.catalog, app.calendar)
+        self.outages = Outages(app.store, app.catalog, app.calendar, app.settings.PUBLIC_BASE_URL)
 
     def handles(self, inbound: Inbound) -> bool:
         return command_of(inbound) is not None

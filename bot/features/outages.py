@@ -97,8 +97,10 @@ class Announcement:
 
 
 class Outages:
-    def __init__(self, store: SqlStore, catalog: Catalog, calendar: WorkCalendar):
+    def __init__(self, store: SqlStore, catalog: Catalog, calendar: WorkCalendar, public_url: str | None = None):
         self.store, self.catalog, self.calendar = store, catalog, calendar
+        # the status page, linked from every notice when the bot is reachable from outside
+        self.status_url = f"{public_url.rstrip('/')}/status" if public_url else None
 
     def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:
         """A group message: Chinese first, then English, from the playbook's outage texts or the defaults."""
@@ -107,7 +109,14 @@ class Outages:
         view = {"summary": outage.summary, "region": outage.region, "until": until, "link": outage.link}
         parts = []
         for lang in LANGS:
-            variables = {"outage": view, "records": list(records), "lang": lang, "checklist": ""}
+            status_url = f"{self.status_url}?lang={lang}" if self.status_url else None
+            variables = {
+                "outage": view,
+                "records": list(records),
+                "lang": lang,
+                "checklist": "",
+                "status_url": status_url,
+            }
             if key == "resolve":
                 variables["checklist"] = self.render_one(book, "checklist", lang, variables)
             parts.append(self.render_one(book, key, lang, variables))

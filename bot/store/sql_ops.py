@@ -43,6 +43,15 @@ class OperationsMixin:
         )
         return [_outage(r) for r in rows]
 
+    async def outages_since(self, since: datetime) -> list[Outage]:
+        """Open outages, and those resolved since `since`: newest first (the status page's history)."""
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE resolved_at IS NULL OR resolved_at >= ? "
+            "ORDER BY started_at DESC",
+            (to_epoch(since),),
+        )
+        return [_outage(r) for r in rows]
+
     async def start_outage(
         self, system: str, summary: str, region: str | None, until: str | None, link: str | None, now: datetime
     ) -> Outage:

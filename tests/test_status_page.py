@@ -1,0 +1,104 @@
+"""GET /status and /status.json: what is broken where, for anyone, without personal data; the page
+as a real browser shows it at phone and desktop widths; notices link to it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from PIL import Image, ImageStat
+
+from bot.app import open_app
+from bot.config import load_settings
+from bot.features.outages import Outages
+from bot.runtime.clock import ManualClock
+from bot.status_page import CACHE_S, StatusPage
+from bot.web import build_web
+from tests import browser
+from tests.bot_process import BotProcess
+from tests.conftest import NOW
+from tests.test_cli import run
+from tests.test_telegram import env_for
+
+
+@pytest.fixture
+async def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "status.db"))
+    app = await open_app(load_settings(), clock=ManualClock(NOW))
+    yield app
+    await app.close()
+
+
+async def _page(app, path: str, **headers) -> httpx.Response:
+    web = build_web(app.store, [], None, StatusPage(app.store, app.catalog, app.settings.tz, app.clock).routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://bot") as client:
+        return await client.get(path, headers=headers)
+
+
+async def test_current_outages_the_last_30_days_and_nothing_personal(app):
+    outages, book = Outages(app.store, app.catalog, app.calendar), app.catalog.playbooks[0]
+    await outages.start(book, "很久以前的故障", None, None, None, NOW - timedelta(days=40))
+    await outages.resolve(book, NOW - timedelta(days=39))
+    await outages.start(book, "查验平台维护", "北京", None, "https://example.com/notice", NOW - timedelta(days=3))
+    await outages.resolve(book, NOW - timedelta(days=3) + timedelta(hours=5))
+    await outages.start(
+        book, "电子税务局登录缓慢 <b>x</b>", None, "2026-03-02 18:00", None, NOW - timedelta(minutes=40)
+    )
+    await app.store.add_record("telegram:42", "24112000000016430745", "113.00", "2026-03-01", "某某公司", NOW)
+    data = (await _page(app, "/status.json")).json()
+    (current,) = data["current"]
+    assert (current["summary"], current["region"], current["expected_back"]) == (
+        "电子税务局登录缓慢 <b>x</b>", None, "2026-03-02 18:00")  # fmt: skip
+    assert current["started_at"] == "2026-03-02 09:20" and current["title"] == "税务发票系统"
+    (past,) = data["history"]  # the one 40 days ago is history no more
+    assert (past["summary"], past["region"], past["lasted_minutes"]) == ("查验平台维护", "北京", 300)
+    page = await _page(app, "/status")
+    assert page.headers["content-type"].startswith("text/html") and "<script" not in page.text
+    assert "电子税务局登录缓慢 &lt;b&gt;x&lt;/b&gt;" in page.text and "全部地区" in page.text
+    assert "24112000000016430745" not in page.text + str(data) and "某某公司" not in page.text
+    english = await _page(app, "/status", **{"accept-language": "en-US,en;q=0.9"})
+    assert "Current outages" in english.text and "Tax invoice system" in english.text
+    assert "当前故障" in (await _page(app, "/status?lang=zh", **{"accept-language": "en"})).text
+
+
+async def test_no_outage_says_so_and_the_page_is_read_from_the_database_at_most_every_few_seconds(app):
+    assert "目前没有已知的故障" in (await _page(app, "/status?lang=bogus")).text
+    page = StatusPage(app.store, app.catalog, app.settings.tz, app.clock)
+    assert (await page.snapshot("zh"))["current"] == []
+    outages = Outages(app.store, app.catalog, app.calendar)
+    await outages.start(app.catalog.playbooks[0], "刚刚开始", None, None, None, NOW)
+    assert (await page.snapshot("zh"))["current"] == []  # still the cached read
+    page._cached = (page._cached[0] - CACHE_S - 1, page._cached[1])
+    assert [o["summary"] for o in (await page.snapshot("zh"))["current"]] == ["刚刚开始"]
+
+
+def test_notices_link_to_the_status_page_when_the_bot_is_public(tmp_path):
+    env = {"OUTAGE_BOT_DB": str(tmp_path / "n.db"), "PUBLIC_BASE_URL": "https://bot.example.com/"}
+    result = run("outage", "start", "--summary", "查验平台维护", "--dry-run", env=env)
+    assert "状态页：https://bot.example.com/status?lang=zh" in result.stdout
+    assert "Status page: https://bot.example.com/status?lang=en" in result.stdout
+    bad = run("outage", "status", env={**env, "PUBLIC_BASE_URL": "javascript:alert(1)"})
+    assert bad.returncode == 2 and "PUBLIC_BASE_URL" in bad.stderr
+
+
+def test_the_page_in_a_real_browser_at_phone_and_desktop_widths(telegram, tmp_path):
+    chromium = browser.chromium()
+    bot = BotProcess(tmp_path, env_for(telegram)).start()
+    try:
+        env = {"OUTAGE_BOT_DB": bot.env["OUTAGE_BOT_DB"]}
+        started = run("outage", "start", "--summary", "发票查验平台维护，部分地区查验失败", "--region", "北京",
+                      "--until", "23:30", "--link", "https://example.com/notice", env=env)  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        url = f"{bot.url}/status"
+        for width in (390, 1280):
+            shown = browser.dom(chromium, url, width)
+            assert "发票查验平台维护，部分地区查验失败" in shown and "北京" in shown
+            shot = browser.screenshot(chromium, url, tmp_path / f"status-{width}.png", width, 900)
+            with Image.open(shot) as image:
+                assert image.width == width
+                assert ImageStat.Stat(image.convert("L")).stddev[0] > 10  # something drawn, not a blank page
+        english = browser.dom(chromium, f"{url}?lang=en", 390)
+        assert "Current outages" in english and "Expected back" in english
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
