@@ -61,6 +61,19 @@ def fakes(telegram, wecom):
     return telegram, wecom
 
 
+@pytest.fixture
+async def console_app(tmp_path, monkeypatch):
+    """The whole application on a fresh SQLite file, its clock stopped at NOW."""
+    from bot.app import open_app
+    from bot.config import load_settings
+    from bot.runtime.clock import ManualClock
+
+    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "console.db"))
+    app = await open_app(load_settings(), clock=ManualClock(NOW))
+    yield app
+    await app.close()
+
+
 def random_seed() -> int:
     """The seed of a test's random choices: TEST_SEED to replay a run, else a fixed one; printed,
     so a failure's output says how to replay it."""

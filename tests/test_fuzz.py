@@ -47,14 +47,6 @@ def test_the_engine_answers_anything(catalog, messages, choices):
         assert any(isinstance(e, Reply) for e in effects)
 
 
-@pytest.fixture
-async def console_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "console.db"))
-    app = await open_app(load_settings(), clock=ManualClock(NOW))
-    yield app
-    await app.close()
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(TEXT.filter(lambda t: t.strip() and "\n" not in t), min_size=1, max_size=5))
 @example(messages=["0", "0\x850"])  # an echoed NEL once split a JSON line in two

@@ -9,10 +9,7 @@ import httpx
 import pytest
 from PIL import Image, ImageStat
 
-from bot.app import open_app
-from bot.config import load_settings
 from bot.features.outages import Outages
-from bot.runtime.clock import ManualClock
 from bot.status_page import CACHE_S, StatusPage
 from bot.web import build_web
 from tests import browser
@@ -23,11 +20,8 @@ from tests.test_telegram import env_for
 
 
 @pytest.fixture
-async def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("OUTAGE_BOT_DB", str(tmp_path / "status.db"))
-    app = await open_app(load_settings(), clock=ManualClock(NOW))
-    yield app
-    await app.close()
+def app(console_app):
+    return console_app
 
 
 async def _page(app, path: str, **headers) -> httpx.Response:
