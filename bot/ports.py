@@ -113,6 +113,7 @@ class Platform:
     connect: Callable[[Any, ChannelHost], Channel] | None = None  # the running channel (imports lazily)
     split: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None  # one payload → the platform's messages
     admins: Callable[[Any, ConversationKey], bool] = _nobody
+    admin_chats: Callable[[Any], list[str]] = lambda settings: []  # the admins' one-to-one chats
     desks: Callable[[Any], list[SupportDesk]] = _no_desks
     buttons: bool = True  # options are pressed, not typed as numbers
     chat_group_kind: str | None = None  # what /subscribe in one of its group chats registers

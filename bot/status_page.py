@@ -63,6 +63,7 @@ class StatusPage:
             "started_at": self._local(outage.started_at),
             "updated_at": self._local(outage.updated_at),
             "expected_back": outage.until,
+            "next_update_by": self._local(outage.next_update_at) if outage.resolved_at is None else None,
             "resolved_at": self._local(outage.resolved_at),
             "lasted_minutes": round(lasted / 60),
             "link": outage.link,

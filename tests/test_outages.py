@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from bot.app import open_app
+from bot.channels.registry import Rules
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
 from bot.features.outages import OutageError, Outages, parse_until, pick_system
@@ -239,3 +240,46 @@ async def test_long_group_messages_are_split_for_the_platform(app):
     parts = [p["content"] for p in await deliver_all(store, "wecom", now)][1:]  # after the start notice
     assert len(parts) > 1 and all(len(part.encode()) <= 2048 for part in parts)
     assert "2411200000001643" + "0059" in "".join(parts)
+
+
+async def test_a_promised_update_that_does_not_come_is_told_to_groups_and_admins_once(app):
+    store, clock = app.store, app.clock
+    await add_groups(store, clock.now(), ("财务部", True))
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    promised = datetime.fromisoformat("2026-03-02T11:00:00+08:00")
+    _, announcement = await service.start(book, "查验平台维护", None, None, None, clock.now(), next_update=promised)
+    assert "下次更新：11:00 前" in announcement.text and "Next update by: 11:00" in announcement.text
+    await deliver_all(store, "wecom", clock.now())
+    assert app.platforms.admin_chats() == []  # no platform configured: nobody to tell
+    admins = Rules(load_settings(TELEGRAM_BOT_TOKEN="1:token", TELEGRAM_ADMIN_IDS="1001,-5")).admin_chats()
+    assert admins == [("telegram", ADMIN)]  # one-to-one chats only: a negative id is a group
+    clock.advance(minutes=59)
+    assert await service.tell_overdue(clock.now(), admins) == 0  # not yet
+    clock.advance(minutes=2)
+    assert await service.tell_overdue(clock.now(), admins) == 1
+    assert await service.tell_overdue(clock.now(), admins) == 0  # once per promise
+    (group,) = await deliver_all(store, "wecom", clock.now())
+    assert "【故障仍在处理】查验平台维护" in group["text"] and "原定 11:00 前的进展" in group["text"]
+    (nudge,) = await deliver_all(store, "telegram", clock.now())
+    assert "原定 11:00 前发布进展，还没有发布" in nudge["text"] and "/outage update" in nudge["text"]
+    # an update keeps the promise and may make a new one, in chat too
+    replies = await say(app, "/outage update 已定位问题，正在恢复 下次更新 12:30")
+    assert "已更新故障进展" in replies[0]
+    (outage,) = await store.open_outages()
+    assert outage.summary == "已定位问题，正在恢复" and outage.overdue_told_at is None
+    assert outage.next_update_at == datetime.fromisoformat("2026-03-02T12:30:00+08:00")
+    (update,) = await deliver_all(store, "wecom", clock.now())
+    assert "下次更新：12:30 前" in update["text"]
+    clock.advance(hours=2)
+    assert await service.tell_overdue(clock.now(), admins) == 1
+
+
+async def test_an_update_without_a_promise_owes_none(app):
+    store, clock = app.store, app.clock
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    await service.start(book, "维护", None, None, None, clock.now(), next_update=clock.now())
+    await service.update(book, "恢复中", None, clock.now())
+    clock.advance(hours=5)
+    assert await service.tell_overdue(clock.now(), app.platforms.admin_chats()) == 0

@@ -3,7 +3,8 @@ as a real browser shows it at phone and desktop widths; notices link to it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -74,6 +75,23 @@ def test_notices_link_to_the_status_page_when_the_bot_is_public(tmp_path):
     assert "Status page: https://bot.example.com/status?lang=en" in result.stdout
     bad = run("outage", "status", env={**env, "PUBLIC_BASE_URL": "javascript:alert(1)"})
     assert bad.returncode == 2 and "PUBLIC_BASE_URL" in bad.stderr
+
+
+def test_a_running_bot_tells_admins_and_groups_when_a_promised_update_is_late(telegram, tmp_path):
+    bot = BotProcess(tmp_path, env_for(telegram, TELEGRAM_ADMIN_IDS="42")).start()
+    try:
+        env = {"OUTAGE_BOT_DB": bot.env["OUTAGE_BOT_DB"]}
+        telegram.push(telegram.message("/subscribe", user=42, chat=-100777))  # an admin subscribes a group
+        telegram.wait_sent(1)
+        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+        started = run("outage", "start", "--summary", "查验平台维护", "--next-update", soon, env=env)
+        assert started.returncode == 0, started.stderr
+        sent = telegram.wait_sent(4, timeout=40)  # the notice, then once overdue: the group and the admin
+        by_chat = {s["params"]["chat_id"]: s["params"]["text"] for s in sent[2:]}
+        assert "故障仍在处理" in by_chat[-100777] and "还没有发布" in by_chat[42]
+        assert json.loads(httpx.get(f"{bot.url}/status.json").text)["current"][0]["next_update_by"]
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
 
 
 def test_the_page_in_a_real_browser_at_phone_and_desktop_widths(telegram, tmp_path):

@@ -55,6 +55,15 @@ class Rules:
     def _platform(self, channel: str) -> Platform | None:
         return PLATFORMS.get(channel)
 
+    def admin_chats(self) -> list[tuple[str, str]]:
+        """(channel, chat) of each admin's one-to-one chat, on the platforms configured."""
+        return [
+            (p.name, chat)
+            for p in PLATFORMS.values()
+            if p.configured(self.settings)
+            for chat in p.admin_chats(self.settings)
+        ]
+
     def is_admin(self, key: ConversationKey) -> bool:
         platform = self._platform(key.channel)
         return platform is not None and platform.admins(self.settings, key)

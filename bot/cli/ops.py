@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
-from bot.features.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_system
 from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
 from bot.features.workcal import WorkCalendar, parse_hours
 from bot.runtime.clock import SystemClock
@@ -33,10 +33,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--region", help="where it applies, e.g. 北京 (the bot asks users where they are)")
     start.add_argument("--until", metavar="TIME", help="expected end: ISO 8601 or HH:MM (OUTAGE_BOT_TZ)")
     start.add_argument("--link", help="the official notice")
+    start.add_argument("--next-update", metavar="TIME", help="the next update promised by: ISO 8601 or HH:MM")
     start.add_argument("--dry-run", action="store_true", help="print the message and its groups; send nothing")
     update = actions.add_parser("update", help="tell the groups how it is going")
     update.add_argument("--summary", required=True)
     update.add_argument("--until", metavar="TIME")
+    update.add_argument("--next-update", metavar="TIME", help="the next update promised by: ISO 8601 or HH:MM")
     update.add_argument("--system")
     update.add_argument("--dry-run", action="store_true")
     resolve = actions.add_parser("resolve", help="announce recovery, with the after-recovery checklist")
@@ -94,6 +96,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                                 "until": o.until,
                                 "link": o.link,
                                 "started_at": o.started_at.isoformat(),
+                                "next_update_at": o.next_update_at.isoformat() if o.next_update_at else None,
                             }
                             for o in open_
                         ],
@@ -112,14 +115,17 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
         service = Outages(store, catalog, calendar, settings.PUBLIC_BASE_URL)
         try:
             book = pick_system(catalog, args.system)
-            if args.action == "start":
+            if args.action in ("start", "update"):
                 until = parse_until(args.until, now, settings.tz)
+                promised = args.next_update and parse_moment(args.next_update, now, settings.tz, "--next-update")
+            if args.action == "start":
                 result, announcement = await service.start(
-                    book, args.summary, args.region, until, args.link, now, dry_run=args.dry_run
+                    book, args.summary, args.region, until, args.link, now, args.dry_run, promised or None
                 )
             elif args.action == "update":
-                until = parse_until(args.until, now, settings.tz)
-                result, announcement = await service.update(book, args.summary, until, now, dry_run=args.dry_run)
+                result, announcement = await service.update(
+                    book, args.summary, until, now, args.dry_run, promised or None
+                )
             else:
                 result, announcement = await service.resolve(book, now, dry_run=args.dry_run)
         except (OutageError, OutageConflict) as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
-from bot.features.outages import OutageError, Outages, pick_system
+from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
 from bot.store.base import Group, OutageConflict
 
@@ -78,11 +78,13 @@ class Operations:
                 return [self.t("outage_usage", lang)]
             if not self.app.is_admin(inbound.key):
                 return [self.t("admins_only", lang)]
+            text, promised = split_next_update(text)  # "… 下次更新 15:30"
+            next_update = parse_moment(promised, now, self.app.settings.tz) if promised else None
             if action == "start":
-                outage, announcement = await self.outages.start(book, text, None, None, None, now)
+                outage, announcement = await self.outages.start(book, text, None, None, None, now, False, next_update)
                 return [self.t("outage_started", lang, id=outage.id, count=len(announcement.groups))]
             if action == "update":
-                _, announcement = await self.outages.update(book, text, None, now)
+                _, announcement = await self.outages.update(book, text, None, now, False, next_update)
                 return [self.t("outage_updated", lang, count=len(announcement.groups))]
             _, announcement = await self.outages.resolve(book, now)
             return [self.t("outage_resolved", lang, count=len(announcement.groups))]

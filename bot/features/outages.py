@@ -7,6 +7,7 @@ running bot delivers them within a second or two, under each platform's limits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -40,10 +41,8 @@ def pick_system(catalog: Catalog, system: str | None) -> Playbook:
     return book
 
 
-def parse_until(text: str | None, now: datetime, tz: ZoneInfo) -> str | None:
-    """ISO 8601, or HH:MM in the bot's time zone (today, or tomorrow once past) → 'YYYY-MM-DD HH:MM'."""
-    if text is None:
-        return None
+def parse_moment(text: str, now: datetime, tz: ZoneInfo, flag: str = "--until") -> datetime:
+    """ISO 8601, or HH:MM in the bot's time zone (today, or tomorrow once past); in the future."""
     try:
         clock = time.fromisoformat(text)
     except ValueError:
@@ -53,15 +52,33 @@ def parse_until(text: str | None, now: datetime, tz: ZoneInfo) -> str | None:
         moment = local.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
         if moment <= local:
             moment += timedelta(days=1)
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise OutageError(f"--until {text!r}: give ISO 8601 (2026-03-02T20:00+08:00) or HH:MM") from None
-        moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
-        if moment <= now:
-            raise OutageError(f"--until {text!r} is in the past: give the time it is expected back")
-    return moment.strftime("%Y-%m-%d %H:%M")
+        return moment
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise OutageError(f"{flag} {text!r}: give ISO 8601 (2026-03-02T20:00+08:00) or HH:MM") from None
+    moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+    if moment <= now:
+        raise OutageError(f"{flag} {text!r} is in the past: give a time still to come")
+    return moment
+
+
+def parse_until(text: str | None, now: datetime, tz: ZoneInfo) -> str | None:
+    """--until → 'YYYY-MM-DD HH:MM' in the bot's time zone (as notices show it)."""
+    return None if text is None else parse_moment(text, now, tz).strftime("%Y-%m-%d %H:%M")
+
+
+_NEXT_UPDATE = re.compile(
+    r"\s*(?:下次更新|下次进展|next(?:\s+update)?)\s*[:：]?\s*(\d{1,2}[:：]\d{2})\s*$", re.IGNORECASE
+)
+
+
+def split_next_update(text: str) -> tuple[str, str | None]:
+    """A chat command's "… 下次更新 15:30" / "… next 15:30": (the rest, "15:30") or (text, None)."""
+    m = _NEXT_UPDATE.search(text)
+    if m is None:
+        return text, None
+    return text[: m.start()].strip(), m[1].replace("：", ":")
 
 
 MAX_SUMMARY = 500  # characters: the notice goes to every subscribed group
@@ -102,11 +119,15 @@ class Outages:
         # the status page, linked from every notice when the bot is reachable from outside
         self.status_url = f"{public_url.rstrip('/')}/status" if public_url else None
 
-    def render(self, book: Playbook, key: str, outage: Outage | OutageInfo, records=()) -> str:
-        """A group message: Chinese first, then English, from the playbook's outage texts or the defaults."""
+    def render(
+        self, book: Playbook, key: str, outage: Outage | OutageInfo, records=(), next_update: datetime | None = None
+    ) -> str:
+        """A group message: Chinese first, then English, from the playbook's outage texts or the defaults.
+        `next_update`: when the next update is promised (shown as HH:MM, with the date if not today)."""
         # once resolved, an "expected back" time (often inside the last update's summary) is history
         until = None if key == "resolve" else outage.until
         view = {"summary": outage.summary, "region": outage.region, "until": until, "link": outage.link}
+        view["next_update"] = self._clock_time(next_update, getattr(outage, "updated_at", None) or next_update)
         parts = []
         for lang in LANGS:
             status_url = f"{self.status_url}?lang={lang}" if self.status_url else None
@@ -127,6 +148,13 @@ class Outages:
         source = override or ui_texts()[f"outage_{key}"]
         return self.catalog.templates.render(source.get(lang) or source["zh"], variables)
 
+    def _clock_time(self, moment: datetime | None, said_at: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        local = moment.astimezone(self.calendar.tz)
+        same_day = said_at is not None and said_at.astimezone(self.calendar.tz).date() == local.date()
+        return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+
     async def subscribed(self) -> list[Group]:
         return [g for g in await self.store.groups() if g.subscribed]
 
@@ -145,6 +173,7 @@ class Outages:
         link: str | None,
         now: datetime,
         dry_run: bool = False,
+        next_update: datetime | None = None,
     ) -> tuple[Outage | None, Announcement]:
         summary, link = checked_summary(summary), checked_link(link)
         existing = await self.open_for(book)
@@ -154,12 +183,12 @@ class Outages:
                 f"{existing.started_at:%Y-%m-%d %H:%M}: {existing.summary}"
             )
         preview = OutageInfo(book.system, summary, region, until, link)
-        announcement = Announcement(self.render(book, "announce", preview), await self.subscribed())
+        announcement = Announcement(self.render(book, "announce", preview, (), next_update), await self.subscribed())
         if dry_run:
             return None, announcement
         every = timedelta(hours=book.outage.reminder_every_hours if book.outage else 2)
         async with self.store.transaction():
-            outage = await self.store.start_outage(book.system, summary, region, until, link, now)
+            outage = await self.store.start_outage(book.system, summary, region, until, link, now, next_update)
             await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
             reminder = self.render(book, "reminder", outage)
             first = self.calendar.into_working_time(now + every)
@@ -178,18 +207,24 @@ class Outages:
         return outage, announcement
 
     async def update(
-        self, book: Playbook, summary: str, until: str | None, now: datetime, dry_run: bool = False
+        self,
+        book: Playbook,
+        summary: str,
+        until: str | None,
+        now: datetime,
+        dry_run: bool = False,
+        next_update: datetime | None = None,
     ) -> tuple[Outage, Announcement]:
         summary = checked_summary(summary)
         outage = await self.open_for(book)
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to update")
         preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link)
-        announcement = Announcement(self.render(book, "update", preview), await self.subscribed())
+        announcement = Announcement(self.render(book, "update", preview, (), next_update), await self.subscribed())
         if dry_run:
             return outage, announcement
         async with self.store.transaction():
-            outage = await self.store.update_outage(outage.id, summary, until, now)
+            outage = await self.store.update_outage(outage.id, summary, until, now, next_update)
             await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
             # the reminders to come quote the new summary and expected time
             reminder = self.render(book, "reminder", outage)
@@ -218,6 +253,37 @@ class Outages:
                     "checklist", group.channel, group.chat, checklist, morning, None, now, outage_id=outage.id
                 )
         return outage, announcement
+
+    async def tell_overdue(self, now: datetime, admin_chats: list[tuple[str, str]]) -> int:
+        """Outages whose promised update time passed without one: the admins are reminded (one-to-one)
+        and the subscribed groups told it is still being worked on, once per promise. How many."""
+        told = 0
+        for outage in await self.store.overdue_outages(now):
+            book = self.catalog.by_system(outage.system)
+            if book is None:
+                continue
+            promised = self._clock_time(outage.next_update_at, outage.updated_at)
+            groups = await self.subscribed()
+            notice = self.render(book, "overdue", outage, (), outage.next_update_at)
+            nudge = "\n\n".join(
+                self.catalog.templates.render(
+                    ui_texts()["outage_overdue_admin"][lang], {"time": promised, "summary": outage.summary}
+                )
+                for lang in LANGS
+            )
+            async with self.store.transaction():
+                if not await self.store.mark_overdue_told(outage.id, now):
+                    continue  # another worker told it, or an update came meanwhile
+                await self.store.enqueue(self._broadcast(notice, groups), now)
+                await self.store.enqueue(
+                    [
+                        OutboundMessage(channel, chat, {"text": nudge, "options": [], "lang": "zh"})
+                        for channel, chat in admin_chats
+                    ],
+                    now,
+                )
+            told += 1
+        return told
 
     def _next_working_morning(self, now: datetime, at: time) -> datetime:
         day = now.astimezone(self.calendar.tz).date() + timedelta(days=1)

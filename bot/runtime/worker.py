@@ -8,8 +8,8 @@ by another process (the CLI) are picked up too.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.features.reminders import fire_due_reminders
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
 PURGE_EVERY = timedelta(hours=1)
 GAUGES_EVERY = timedelta(seconds=5)
+DUTIES_EVERY = timedelta(seconds=15)  # the leader's periodic checks (promised outage updates)
 
 
 class Worker(Loop):
@@ -45,6 +46,8 @@ class Worker(Loop):
         self._purged_at = None
         self.leading: Callable[[], bool] = lambda: True  # one process: it leads
         self._gauges_at = None
+        self.duties: list[Callable[[datetime], Awaitable[int]]] = []  # the leader's, every DUTIES_EVERY
+        self._duties_at = None
 
     async def tick(self) -> int:
         """Every worker processes the inbox; the leader alone fires timers and reminders, announces
@@ -58,12 +61,20 @@ class Worker(Loop):
         handover = self.dispatcher.handover
         reannounced = await handover.reannounce() if handover is not None else 0
         await self._housekeeping()
+        reminders += await self._duties()
         if self._gauges_at is None or self.clock.now() - self._gauges_at >= GAUGES_EVERY:
             await metrics.refresh_gauges(self.store)
             self._gauges_at = self.clock.now()
         if processed or reminders or reannounced:
             self.on_output()
         return processed + len(fired) + reminders + reannounced
+
+    async def _duties(self) -> int:
+        now = self.clock.now()
+        if self._duties_at is not None and now - self._duties_at < DUTIES_EVERY:
+            return 0
+        self._duties_at = now
+        return sum([await duty(now) for duty in self.duties])
 
     async def _housekeeping(self) -> None:
         """Purge what the retention settings say is old enough, once an hour."""

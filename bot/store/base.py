@@ -87,6 +87,8 @@ class Outage:
     started_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None
+    next_update_at: datetime | None = None  # promised in the last notice
+    overdue_told_at: datetime | None = None  # when the promise passing unkept was told
 
 
 class OutageConflict(Exception):

@@ -185,4 +185,8 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbox_conversation ON inbox (conversation, id);
     """,
+    """
+    ALTER TABLE outages ADD COLUMN next_update_at DOUBLE PRECISION;
+    ALTER TABLE outages ADD COLUMN overdue_told_at DOUBLE PRECISION;
+    """,
 )

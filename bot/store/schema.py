@@ -215,6 +215,11 @@ MIGRATIONS: tuple[str, ...] = (
         until REAL NOT NULL
     );
     """,
+    # 11: the time an outage's next update was promised for, and when its passing was told
+    """
+    ALTER TABLE outages ADD COLUMN next_update_at REAL;
+    ALTER TABLE outages ADD COLUMN overdue_told_at REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,9 @@ from datetime import datetime
 from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder
 from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
-_OUTAGE_COLUMNS = "id, system, summary, region, until, link, started_at, updated_at, resolved_at"
+_OUTAGE_COLUMNS = (
+    "id, system, summary, region, until, link, started_at, updated_at, resolved_at, next_update_at, overdue_told_at"
+)
 _REMINDER_COLUMNS = "id, kind, channel, chat, text, next_at, every_s, working_hours, outage_id, created_by, fired_count"
 
 
@@ -23,7 +25,13 @@ def _outage(row: Sequence) -> Outage:
         from_epoch(row[6]),
         from_epoch(row[7]),
         from_epoch_or_none(row[8]),
+        from_epoch_or_none(row[9]),
+        from_epoch_or_none(row[10]),
     )
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return to_epoch(moment) if moment is not None else None
 
 
 def _reminder(row: Sequence) -> Reminder:
@@ -37,42 +45,62 @@ class OperationsMixin:
 
     # ---- outages ------------------------------------------------------------------------------
 
-    async def open_outages(self) -> list[Outage]:
-        rows = await self.db.execute_fetchall(
-            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE resolved_at IS NULL ORDER BY started_at"
-        )
+    async def _outages(self, where: str, params: Sequence = ()) -> list[Outage]:
+        rows = await self.db.execute_fetchall(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE {where}", params)
         return [_outage(r) for r in rows]
+
+    async def open_outages(self) -> list[Outage]:
+        return await self._outages("resolved_at IS NULL ORDER BY started_at")
 
     async def outages_since(self, since: datetime) -> list[Outage]:
         """Open outages, and those resolved since `since`: newest first (the status page's history)."""
-        rows = await self.db.execute_fetchall(
-            f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE resolved_at IS NULL OR resolved_at >= ? "
-            "ORDER BY started_at DESC",
-            (to_epoch(since),),
+        return await self._outages(
+            "resolved_at IS NULL OR resolved_at >= ? ORDER BY started_at DESC", (to_epoch(since),)
         )
-        return [_outage(r) for r in rows]
 
     async def start_outage(
-        self, system: str, summary: str, region: str | None, until: str | None, link: str | None, now: datetime
+        self,
+        system: str,
+        summary: str,
+        region: str | None,
+        until: str | None,
+        link: str | None,
+        now: datetime,
+        next_update_at: datetime | None = None,
     ) -> Outage:
         try:
             outage_id = await self._insert(
-                "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (system, summary, region, until, link, to_epoch(now), to_epoch(now)),
+                "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at, next_update_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (system, summary, region, until, link, to_epoch(now), to_epoch(now), _epoch(next_update_at)),
             )
         except self.DUPLICATE:
             raise OutageConflict(f"an outage of {system} is already open") from None
-        rows = await self.db.execute_fetchall(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
-        return _outage(rows[0])
+        return (await self._outages("id = ?", (outage_id,)))[0]
 
-    async def update_outage(self, outage_id: int, summary: str, until: str | None, now: datetime) -> Outage:
+    async def update_outage(
+        self, outage_id: int, summary: str, until: str | None, now: datetime, next_update_at: datetime | None = None
+    ) -> Outage:
+        """An update keeps its promise: the next one is what this update promises, if anything."""
         await self._write(
-            "UPDATE outages SET summary = ?, until = COALESCE(?, until), updated_at = ? WHERE id = ?",
-            (summary, until, to_epoch(now), outage_id),
+            "UPDATE outages SET summary = ?, until = COALESCE(?, until), updated_at = ?, next_update_at = ?, "
+            "overdue_told_at = NULL WHERE id = ?",
+            (summary, until, to_epoch(now), _epoch(next_update_at), outage_id),
         )
-        rows = await self.db.execute_fetchall(f"SELECT {_OUTAGE_COLUMNS} FROM outages WHERE id = ?", (outage_id,))
-        return _outage(rows[0])
+        return (await self._outages("id = ?", (outage_id,)))[0]
+
+    async def overdue_outages(self, now: datetime) -> list[Outage]:
+        """Open outages whose promised update time has passed without an update, not yet told."""
+        where = "resolved_at IS NULL AND next_update_at <= ? AND overdue_told_at IS NULL ORDER BY id"
+        return await self._outages(where, (to_epoch(now),))
+
+    async def mark_overdue_told(self, outage_id: int, now: datetime) -> bool:
+        """False when another worker told it first (or an update came meanwhile)."""
+        cursor = await self._write(
+            "UPDATE outages SET overdue_told_at = ? WHERE id = ? AND overdue_told_at IS NULL AND next_update_at <= ?",
+            (to_epoch(now), outage_id, to_epoch(now)),
+        )
+        return cursor.rowcount == 1
 
     async def resolve_outage(self, outage_id: int, now: datetime) -> None:
         await self._write(

@@ -61,6 +61,7 @@ PLATFORM = Platform(
     connect=_connect,
     split=split_payload,
     admins=_admins,
+    admin_chats=lambda settings: [str(i) for i in sorted(settings.TELEGRAM_ADMIN_IDS) if i > 0],
     desks=_desks,
     chat_group_kind="telegram_group",
     doctor=_doctor,

@@ -56,6 +56,7 @@ PLATFORM = Platform(
     connect=_connect,
     split=split_payload,
     admins=lambda settings, key: key.user in settings.WECOM_ADMIN_USERS,
+    admin_chats=lambda settings: sorted(settings.WECOM_ADMIN_USERS),
     desks=_desks,
     buttons=True,
     reminds_in_chat=False,  # its callbacks are one-to-one: a reminder names the group it is for

@@ -53,6 +53,7 @@ PLATFORM = Platform(
     connect=_connect,
     split=split_payload,
     admins=lambda settings, key: key.user in settings.WECOM_BOT_ADMIN_USERS,
+    admin_chats=lambda settings: sorted(settings.WECOM_BOT_ADMIN_USERS),
     chat_group_kind="wecom_bot_chat",
     doctor=_doctor,
 )
