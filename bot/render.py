@@ -37,6 +37,7 @@ TEMPLATE_VARIABLES = frozenset(
         "buttons",
         "outage",
         "status_url",
+        "affected",
         "lang",
         "symptom",
         "cause",

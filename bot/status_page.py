@@ -54,12 +54,15 @@ class StatusPage:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if moment else None
 
     def _entry(self, outage: Outage, lang: str) -> dict:
+        book = self.catalog.by_system(outage.system)
+        parts = [c for c in book.components if c.id in outage.components] if book else []
         lasted = ((outage.resolved_at or self.clock.now()) - outage.started_at).total_seconds()
         return {
             "system": outage.system,
             "title": self._system(outage.system, lang),
             "summary": outage.summary,
             "region": outage.region,
+            "components": [{"id": c.id, "title": pick(c.title, lang)} for c in parts],
             "started_at": self._local(outage.started_at),
             "updated_at": self._local(outage.updated_at),
             "expected_back": outage.until,

@@ -10,7 +10,7 @@ from bot.app import open_app
 from bot.channels.registry import Rules
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
-from bot.features.outages import OutageError, Outages, parse_until, pick_system
+from bot.features.outages import OutageError, Outages, parse_until, pick_components, pick_system
 from bot.features.reminders import LATE_MARK, fire_due_reminders
 from bot.runtime.clock import ManualClock
 from bot.store.base import Group, OutageConflict
@@ -283,3 +283,35 @@ async def test_an_update_without_a_promise_owes_none(app):
     await service.update(book, "恢复中", None, clock.now())
     clock.advance(hours=5)
     assert await service.tell_overdue(clock.now(), app.platforms.admin_chats()) == 0
+
+
+async def test_an_outage_of_some_components_counts_only_for_what_they_cause(app):
+    store, clock = app.store, app.clock
+    await add_groups(store, clock.now(), ("财务部", True))
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    parts = pick_components(book, ["乐企", "Verify", "开票软件"])
+    assert parts == ("verify", "leqi", "software")  # the playbook's order, whatever was typed
+    with pytest.raises(OutageError, match=r"no component '打印机'.*verify"):
+        pick_components(book, ["打印机"])
+    outage, announcement = await service.start(
+        book, "乐企上传失败", "北京,上海", None, None, clock.now(), components=("leqi",)
+    )
+    assert outage.components == ("leqi",) and outage.region == "北京、上海"
+    assert "（影响：乐企直连）（地区：北京、上海）" in announcement.text and "(affects: direct connection (乐企))" in (
+        announcement.text)  # fmt: skip
+    # who is affected: a blank query can come from 乐企; an unreachable portal can't
+    blank = await say(app, "发票查不到", user="3003", chat="3003")
+    assert any("乐企上传失败（影响：乐企直连）" in r for r in blank)
+    portal = await say(app, "电子税务局打不开", user="4004", chat="4004")
+    assert not any("乐企上传失败" in r for r in portal)
+
+
+async def test_the_first_message_during_an_outage_hears_of_it_before_anything_else(app):
+    service = Outages(app.store, app.catalog, app.calendar)
+    await service.start(pick_system(app.catalog, None), "查验平台维护", "北京", None, None, app.clock.now())
+    (first,) = await say(app, "你好", user="5005", chat="5005")
+    assert first.index("查验平台维护（北京）") < first.index("请选择您遇到的情况")
+    await app.store.set_region("telegram:6006", "上海", app.clock.now())
+    (elsewhere,) = await say(app, "你好", user="6006", chat="6006")
+    assert "查验平台维护" not in elsewhere  # the notice is for Beijing; this person is in Shanghai

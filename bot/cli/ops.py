@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
-from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_system
+from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_components, pick_system
 from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
 from bot.features.workcal import WorkCalendar, parse_hours
 from bot.runtime.clock import SystemClock
@@ -30,7 +30,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     start = actions.add_parser("start", help="declare an outage and tell every subscribed group")
     start.add_argument("--summary", required=True)
     start.add_argument("--system", help="the system (default: the only playbook's)")
-    start.add_argument("--region", help="where it applies, e.g. 北京 (the bot asks users where they are)")
+    start.add_argument("--region", help="where it applies, e.g. 北京 or 北京,上海 (the bot asks users where they are)")
+    start.add_argument(
+        "--component", action="append", default=[], metavar="PART",
+        help="a part of the system it concerns (repeatable; the playbook's components, e.g. 查验平台 or verify)",
+    )  # fmt: skip
     start.add_argument("--until", metavar="TIME", help="expected end: ISO 8601 or HH:MM (OUTAGE_BOT_TZ)")
     start.add_argument("--link", help="the official notice")
     start.add_argument("--next-update", metavar="TIME", help="the next update promised by: ISO 8601 or HH:MM")
@@ -97,6 +101,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                                 "link": o.link,
                                 "started_at": o.started_at.isoformat(),
                                 "next_update_at": o.next_update_at.isoformat() if o.next_update_at else None,
+                                "components": list(o.components),
                             }
                             for o in open_
                         ],
@@ -120,8 +125,9 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                 promised = args.next_update and parse_moment(args.next_update, now, settings.tz, "--next-update")
             if args.action == "start":
                 result, announcement = await service.start(
-                    book, args.summary, args.region, until, args.link, now, args.dry_run, promised or None
-                )
+                    book, args.summary, args.region, until, args.link, now, args.dry_run, promised or None,
+                    pick_components(book, args.component),
+                )  # fmt: skip
             elif args.action == "update":
                 result, announcement = await service.update(
                     book, args.summary, until, now, args.dry_run, promised or None

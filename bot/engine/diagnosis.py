@@ -31,8 +31,18 @@ def answer_weights(book: Playbook, answer: Answer) -> dict[str, float]:
     return {}
 
 
-def open_outage(book: Playbook, context: Context) -> OutageInfo | None:
-    return next((o for o in context.outages if o.system == book.system), None)
+def open_outage(book: Playbook, context: Context, symptom: str | None = None) -> OutageInfo | None:
+    """The declared outage of the book's system; with `symptom`, only if it names no components or
+    one whose failure shows as that symptom (the 乐企 down says nothing of the verification platform)."""
+    outage = next((o for o in context.outages if o.system == book.system), None)
+    if outage is None or not outage.components or symptom is None:
+        return outage
+    return outage if set(outage.components) & book.components_of(symptom) else None
+
+
+def regions(region: str | None) -> list[str]:
+    """An outage's provinces: "北京,上海" / "北京、上海" → ["北京", "上海"]."""
+    return [r for r in re.split(r"[,，、;；/\s]+", region or "") if r]
 
 
 def _place(name: str) -> str:
@@ -49,14 +59,14 @@ def outage_applies(outage: OutageInfo | None, region: str | None) -> bool:
     """A declared outage counts as evidence where it applies: everywhere, or in its region."""
     if outage is None:
         return False
-    return outage.region is None or (region is not None and same_region(region, outage.region))
+    return outage.region is None or (region is not None and any(same_region(region, r) for r in regions(outage.region)))
 
 
 def rank(
     book: Playbook, symptom: Symptom, answers: tuple[Answer, ...], context: Context, region: str | None = None
 ) -> list[Ranked]:
     """All of the symptom's causes, best first; ties keep the symptom's own order."""
-    outage = open_outage(book, context)
+    outage = open_outage(book, context, symptom.id)
     if not outage_applies(outage, region or context.user_region):
         outage = None
     ranked = []

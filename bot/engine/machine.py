@@ -266,7 +266,8 @@ class _Turn:
         if intent == "help":
             return self.say(self._shown(state), [*lead, sp.t("help")])
         if intent == "greeting" and state.node in ("new", "menu", "end"):
-            return self.say(state.evolve(node="menu"), [*lead, sp.t("welcome")])
+            first = views.outages_now(sp) if state.node == "new" else ""  # am I affected? before all else
+            return self.say(state.evolve(node="menu"), [*lead, first, sp.t("welcome")])
         if intent == "thanks" and state.node in ("new", "end"):
             self.effects.append(Reply(sp.t("you_are_welcome"), (), state.node, state.symptom, lang=sp.lang))
             return state, self.effects
@@ -277,7 +278,7 @@ class _Turn:
 
     def _outage_applies(self, state: ConversationState) -> bool:
         sp = self.sp(state)
-        outage = open_outage(sp.book, self.context) if sp.book else None
+        outage = open_outage(sp.book, self.context, state.symptom) if sp.book else None
         return outage_applies(outage, state.region or self.context.user_region)
 
     def learn(self, state: ConversationState, text: str) -> ConversationState:
@@ -339,9 +340,9 @@ class _Turn:
         found = self.catalog.find_symptom(symptom_id) if symptom_id else None
         if found is None:
             sp = self.sp(state)
-            greeting = sp.t("welcome") if state.node == "new" else ""
+            first = [views.outages_now(sp), sp.t("welcome")] if state.node == "new" else []  # am I affected? first
             if state.node == "new" or not self.text:
-                return self.say(state.evolve(node="menu"), [*lead, greeting])
+                return self.say(state.evolve(node="menu"), [*lead, *first])
             return self.say(state.evolve(node="menu"), [*lead, sp.t("not_understood", text=self.text[:80])])
         book, symptom = found
         state = state.evolve(
@@ -664,7 +665,7 @@ class _Turn:
 
 
 def diagnosis_outage(sp):
-    return open_outage(sp.book, sp.context) if sp.book else None
+    return open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None
 
 
 def _remind_due(remind: Remind, now: datetime, tz: ZoneInfo) -> datetime:

@@ -57,6 +57,7 @@ class OutageInfo:
     region: str | None = None
     until: str | None = None
     link: str | None = None
+    components: tuple[str, ...] = ()  # the playbook's component ids it concerns; none: the whole system
 
 
 @dataclass(frozen=True)

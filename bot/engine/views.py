@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.engine.diagnosis import open_outage, rank, top
+from bot.engine.diagnosis import open_outage, outage_applies, rank, top
 from bot.engine.replies import Choice, make_choice
 from bot.engine.texts import Speaker, ui_texts
 from bot.engine.types import CauseScore, Option, OutageInfo, Reply
@@ -62,7 +62,7 @@ def _rank_once(sp: Speaker, symptom: Symptom):
 
 def region_needed(sp: Speaker) -> OutageInfo | None:
     """A regional outage of this system is open and we don't know where the user is."""
-    outage = open_outage(sp.book, sp.context) if sp.book else None
+    outage = open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None
     if outage is None or outage.region is None or sp.state.region or sp.context.user_region:
         return None
     return outage
@@ -164,7 +164,7 @@ def options_at(sp: Speaker) -> list[Option]:
         return forget_options(sp)
     if node.startswith("record_"):
         return record_options(sp)
-    if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):
+    if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):
         return region_options(sp, outage)
     if node == "diagnosis":
         return diagnosis_options(sp)
@@ -209,8 +209,22 @@ def _scores(sp: Speaker) -> list[CauseScore]:
 
 
 def outage_note(sp: Speaker) -> str:
-    outage = open_outage(sp.book, sp.context) if sp.book else None
-    return sp.t("outage_notice", outage=outage) if outage else ""
+    outage = open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None
+    return _notice(sp, outage) if outage else ""
+
+
+def outages_now(sp: Speaker) -> str:
+    """Before any question: the declared outages that may concern this person (where they are, if
+    known; everywhere else, with the region the notice names)."""
+    region = sp.state.region or sp.context.user_region
+    return "\n".join(_notice(sp, o) for o in sp.context.outages if region is None or outage_applies(o, region))
+
+
+def _notice(sp: Speaker, outage: OutageInfo) -> str:
+    book = sp.catalog.by_system(outage.system)
+    parts = [book.component(c) for c in outage.components] if book else []
+    titles = [sp.local(p.title) for p in parts if p]
+    return sp.t("outage_notice", outage=outage, affected=("、" if sp.lang == "zh" else ", ").join(titles))
 
 
 def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
@@ -221,7 +235,7 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
         return _reply(sp, [*lead, sp.t("forget_question")], forget_options(sp))
     if node.startswith("record_"):
         return _reply(sp, [*lead, sp.t(node)], record_options(sp))
-    if node == "region" and (outage := open_outage(sp.book, sp.context) if sp.book else None):
+    if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):
         return _reply(sp, [*lead, sp.t("region_question", text=outage.region)], region_options(sp, outage))
     if node == "diagnosis":
         return diagnosis_view(sp, lead)

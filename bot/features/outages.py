@@ -13,10 +13,11 @@ from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot.engine.diagnosis import regions
 from bot.engine.texts import ui_texts
 from bot.engine.types import OutageInfo
 from bot.features.workcal import WorkCalendar
-from bot.i18n import LANGS
+from bot.i18n import LANGS, pick
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook
 from bot.store.base import Group, Outage, OutageConflict, OutboundMessage
@@ -104,7 +105,19 @@ def checked_link(link: str | None) -> str | None:
 
 
 def info(outage: Outage) -> OutageInfo:
-    return OutageInfo(outage.system, outage.summary, outage.region, outage.until, outage.link)
+    return OutageInfo(outage.system, outage.summary, outage.region, outage.until, outage.link, outage.components)
+
+
+def pick_components(book: Playbook, words: list[str]) -> tuple[str, ...]:
+    """--component values (ids, titles or aliases) → the playbook's component ids, in its order."""
+    found = set()
+    for word in words:
+        component = book.component(word)
+        if component is None:
+            known = ", ".join(f"{c.id} ({c.title.get('zh', '')})" for c in book.components) or "none"
+            raise OutageError(f"no component {word!r} in the {book.id} playbook (known: {known})")
+        found.add(component.id)
+    return tuple(c.id for c in book.components if c.id in found)
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,8 @@ class Outages:
         view["next_update"] = self._clock_time(next_update, getattr(outage, "updated_at", None) or next_update)
         parts = []
         for lang in LANGS:
+            titles = [pick(c.title, lang) for c in book.components if c.id in outage.components]
+            view = view | {"affected": ("、" if lang == "zh" else ", ").join(titles) or None}
             status_url = f"{self.status_url}?lang={lang}" if self.status_url else None
             variables = {
                 "outage": view,
@@ -174,21 +189,25 @@ class Outages:
         now: datetime,
         dry_run: bool = False,
         next_update: datetime | None = None,
+        components: tuple[str, ...] = (),
     ) -> tuple[Outage | None, Announcement]:
         summary, link = checked_summary(summary), checked_link(link)
+        region = "、".join(regions(region)) or None  # 北京,上海 → 北京、上海
         existing = await self.open_for(book)
         if existing is not None:
             raise OutageConflict(
                 f"an outage of {book.system} is already open since "
                 f"{existing.started_at:%Y-%m-%d %H:%M}: {existing.summary}"
             )
-        preview = OutageInfo(book.system, summary, region, until, link)
+        preview = OutageInfo(book.system, summary, region, until, link, components)
         announcement = Announcement(self.render(book, "announce", preview, (), next_update), await self.subscribed())
         if dry_run:
             return None, announcement
         every = timedelta(hours=book.outage.reminder_every_hours if book.outage else 2)
         async with self.store.transaction():
-            outage = await self.store.start_outage(book.system, summary, region, until, link, now, next_update)
+            outage = await self.store.start_outage(
+                book.system, summary, region, until, link, now, next_update, components
+            )
             await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
             reminder = self.render(book, "reminder", outage)
             first = self.calendar.into_working_time(now + every)
@@ -219,7 +238,7 @@ class Outages:
         outage = await self.open_for(book)
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to update")
-        preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link)
+        preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link, outage.components)
         announcement = Announcement(self.render(book, "update", preview, (), next_update), await self.subscribed())
         if dry_run:
             return outage, announcement

@@ -128,6 +128,16 @@ class Symptom(_Model):
     causes: list[Id]
 
 
+class Component(_Model):
+    """A part of the system that can fail on its own (查验平台, 乐企 …): an outage may name it, and
+    then counts for the symptoms it can cause; people subscribe to it."""
+
+    id: Id
+    title: LocalText
+    aliases: LocalList = Field(default_factory=dict)  # other words for it, for commands
+    symptoms: list[Id]  # what people see when it fails
+
+
 class OutageRule(_Model):
     """While an outage of this system is declared, it counts as evidence for `cause`; the texts are
     what subscribed groups hear (defaults in bot/ui.yaml), and the reminder plan how often."""
@@ -150,6 +160,7 @@ class Playbook(_Model):
     title: LocalText
     description: LocalText | None = None
     outage: OutageRule | None = None
+    components: list[Component] = Field(default_factory=list)
     texts: dict[Id, LocalText] = Field(default_factory=dict)
     vocabulary: dict[Id, LocalList] = Field(default_factory=dict)
     symptoms: list[Symptom]
@@ -162,6 +173,23 @@ class Playbook(_Model):
 
     def cause(self, cause_id: str) -> Cause | None:
         return self._causes_by_id.get(cause_id)
+
+    def component(self, word: str) -> Component | None:
+        """The component an id, a title or an alias names (case and spaces aside)."""
+        wanted = "".join(word.split()).lower()
+        for component in self.components:
+            names = [
+                component.id,
+                *component.title.values(),
+                *(a for words in component.aliases.values() for a in words),
+            ]
+            if wanted in ("".join(n.split()).lower() for n in names):
+                return component
+        return None
+
+    def components_of(self, symptom_id: str | None) -> frozenset[str]:
+        """The components whose failure shows as this symptom."""
+        return frozenset(c.id for c in self.components if symptom_id in c.symptoms)
 
     @cached_property
     def _symptoms_by_id(self) -> dict[str, Symptom]:  # looked up on every turn

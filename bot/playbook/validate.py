@@ -65,6 +65,13 @@ def check_references(book: Playbook, error: Report) -> None:
     for i, contact in enumerate(book.contacts):
         if not (contact.phone or contact.link or contact.note):
             error(("contacts", i), f"contact '{contact.id}' needs a phone, a link, or a note saying how to reach it")
+    symptoms = {s.id for s in book.symptoms}
+    for index, item_id in _duplicates([c.id for c in book.components]):
+        error(("components", index, "id"), f"duplicate component id '{item_id}'")
+    for i, component in enumerate(book.components):
+        for j, symptom_id in enumerate(component.symptoms):
+            if symptom_id not in symptoms:
+                error(("components", i, "symptoms", j), f"unknown symptom '{symptom_id}'")
     if book.outage and book.outage.cause not in causes:
         error(("outage", "cause"), f"unknown cause '{book.outage.cause}'")
 

@@ -89,6 +89,7 @@ class Outage:
     resolved_at: datetime | None = None
     next_update_at: datetime | None = None  # promised in the last notice
     overdue_told_at: datetime | None = None  # when the promise passing unkept was told
+    components: tuple[str, ...] = ()  # the playbook's component ids; none: the whole system
 
 
 class OutageConflict(Exception):

@@ -189,4 +189,7 @@ PG_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outages ADD COLUMN next_update_at DOUBLE PRECISION;
     ALTER TABLE outages ADD COLUMN overdue_told_at DOUBLE PRECISION;
     """,
+    """
+    ALTER TABLE outages ADD COLUMN components TEXT;
+    """,
 )

@@ -220,6 +220,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outages ADD COLUMN next_update_at REAL;
     ALTER TABLE outages ADD COLUMN overdue_told_at REAL;
     """,
+    # 12: the parts of the system an outage concerns (a JSON list of the playbook's component ids)
+    """
+    ALTER TABLE outages ADD COLUMN components TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,8 @@ from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessag
 from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
 _OUTAGE_COLUMNS = (
-    "id, system, summary, region, until, link, started_at, updated_at, resolved_at, next_update_at, overdue_told_at"
+    "id, system, summary, region, until, link, started_at, updated_at, resolved_at, next_update_at, overdue_told_at, "
+    "components"
 )
 _REMINDER_COLUMNS = "id, kind, channel, chat, text, next_at, every_s, working_hours, outage_id, created_by, fired_count"
 
@@ -27,6 +29,7 @@ def _outage(row: Sequence) -> Outage:
         from_epoch_or_none(row[8]),
         from_epoch_or_none(row[9]),
         from_epoch_or_none(row[10]),
+        tuple(json.loads(row[11])) if row[11] else (),
     )
 
 
@@ -67,13 +70,15 @@ class OperationsMixin:
         link: str | None,
         now: datetime,
         next_update_at: datetime | None = None,
+        components: tuple[str, ...] = (),
     ) -> Outage:
         try:
             outage_id = await self._insert(
-                "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at, next_update_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (system, summary, region, until, link, to_epoch(now), to_epoch(now), _epoch(next_update_at)),
-            )
+                "INSERT INTO outages (system, summary, region, until, link, started_at, updated_at, next_update_at, "
+                "components) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (system, summary, region, until, link, to_epoch(now), to_epoch(now), _epoch(next_update_at),
+                 json.dumps(list(components)) if components else None),
+            )  # fmt: skip
         except self.DUPLICATE:
             raise OutageConflict(f"an outage of {system} is already open") from None
         return (await self._outages("id = ?", (outage_id,)))[0]
