@@ -141,8 +141,8 @@ async def say(app, text, user=ADMIN, chat=GROUP, channel="telegram", title="财�
     return [p["text"] for p in replies]
 
 
-async def test_subscribe_needs_an_admin_and_a_group(app):
-    assert await say(app, "/subscribe", chat=ADMIN) == ["这个命令只能在群里使用。"]
+async def test_subscribing_a_group_needs_an_admin_in_it(app):
+    assert "在这里订阅故障通知" in (await say(app, "/subscribe", chat=ADMIN))[0]  # one-to-one: a personal one
     assert await say(app, "/subscribe", user=MEMBER) == ["抱歉，只有管理员可以使用这个命令。"]
     assert await say(app, "/subscribe") == ["本群已订阅故障通报和提醒。"]
     (group,) = await app.store.groups()
@@ -315,3 +315,29 @@ async def test_the_first_message_during_an_outage_hears_of_it_before_anything_el
     await app.store.set_region("telegram:6006", "上海", app.clock.now())
     (elsewhere,) = await say(app, "你好", user="6006", chat="6006")
     assert "查验平台维护" not in elsewhere  # the notice is for Beijing; this person is in Shanghai
+
+
+async def test_anyone_subscribes_in_their_own_chat_to_the_parts_and_province_they_care_about(app):
+    store, clock = app.store, app.clock
+    assert "/subscribe 查验平台 乐企 北京" in (await say(app, "/subscribe", user="7001", chat="7001"))[0]
+    (refused,) = await say(app, "/subscribe 打印机", user="7001", chat="7001")
+    assert "“打印机”既不是系统的组成部分，也不是省份" in refused
+    (done,) = await say(app, "/subscribe 乐企 查验平台 北京市", user="7001", chat="7001")
+    assert "已订阅：查验平台、乐企直连（北京）" in done
+    await say(app, "/subscribe 电子税务局", user="7002", chat="7002")  # another part only
+    await say(app, "/subscribe 全部 上海", user="7003", chat="7003")  # another province only
+    await say(app, "/subscribe all", user="7004", chat="7004", channel="wecom")  # everything, everywhere
+    assert "您订阅了：查验平台、乐企直连（北京）" in (await say(app, "/subscriptions", user="7001", chat="7001"))[0]
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    _, announcement = await service.start(book, "乐企上传失败", "北京", None, None, clock.now(), components=("leqi",))
+    assert sorted(p.user for p in announcement.people) == ["telegram:7001", "wecom:7004"]
+    told = {m["text"].split("\n")[0] for m in await deliver_all(store, "telegram", clock.now())}
+    assert told == {"【发票系统故障通报】乐企上传失败（影响：乐企直连）（地区：北京）"}
+    assert len(await deliver_all(store, "wecom", clock.now())) == 1
+    _, resolved = await service.resolve(book, clock.now())
+    assert len(resolved.people) == 2  # and the recovery
+    assert "已取消订阅" in (await say(app, "/unsubscribe", user="7001", chat="7001"))[0]
+    assert "还没有订阅" in (await say(app, "/subscriptions", user="7001", chat="7001"))[0]
+    await store.forget_user("wecom", "7004")  # /forget takes the subscription too
+    assert [s.user for s in await store.subscriptions()] == ["telegram:7002", "telegram:7003"]

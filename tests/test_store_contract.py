@@ -3,12 +3,13 @@ server (a schema of its own per test)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from bot.engine.types import Answer, ConversationKey, ConversationState, Inbound
-from bot.store.base import Group, GroupExists, OutageConflict, OutboundMessage, Turn
+from bot.store.base import Group, GroupExists, OutageConflict, OutboundMessage, Subscription, Turn
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 from tests.conftest import NOW, deliver_all
@@ -168,6 +169,24 @@ async def test_one_open_outage_per_system_and_reminders_fired_once(store):
     assert await store.cancel_reminder(rid, due) and await store.reminders() == []
     await store.resolve_outage(outage.id, due)
     assert await store.open_outages() == []
+
+
+async def test_outage_promises_components_and_personal_subscriptions(store):
+    promised = NOW + timedelta(hours=1)
+    outage = await store.start_outage("invoice", "乐企", "北京、上海", None, None, NOW, promised, ("leqi", "verify"))
+    assert (outage.components, outage.next_update_at) == (("leqi", "verify"), promised)
+    assert await store.overdue_outages(promised - timedelta(seconds=1)) == []
+    (late,) = await store.overdue_outages(promised)
+    assert await store.mark_overdue_told(late.id, promised) and not await store.mark_overdue_told(late.id, promised)
+    assert await store.overdue_outages(promised) == []
+    assert [o.id for o in await store.outages_since(NOW)] == [outage.id]
+    mine = Subscription("telegram:42", "telegram", "42", ("verify",), "北京")
+    await store.subscribe_person(mine, NOW)
+    await store.subscribe_person(replace(mine, components=(), region=None), NOW)  # changed, not doubled
+    await store.subscribe_person(Subscription("wecom:zhang", "wecom", "zhang"), NOW)
+    assert await store.subscriptions("telegram:42") == [Subscription("telegram:42", "telegram", "42")]
+    assert len(await store.subscriptions()) == 2
+    assert await store.unsubscribe_person("telegram:42") and not await store.unsubscribe_person("telegram:42")
 
 
 async def test_a_case_is_claimed_once_and_found_by_its_message(store):

@@ -15,9 +15,11 @@ from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
 from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
-from bot.store.base import Group, OutageConflict
+from bot.features.subscriptions import SubscribeError, parse_subscription
+from bot.i18n import pick
+from bot.store.base import Group, OutageConflict, Subscription
 
-COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "remind", "reminders", "records"})
+COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "subscriptions", "remind", "reminders", "records"})
 PREVIEW = 60  # characters of a reminder's text in /reminders
 
 
@@ -97,7 +99,7 @@ class Operations:
 
     async def _subscribe(self, inbound: Inbound, args: str, lang: str, subscribe: bool = True) -> list[str]:
         if not self._in_group(inbound):
-            return [self.t("groups_only", lang)]
+            return await self._personal(inbound, args, lang, subscribe)
         if not self.app.is_admin(inbound.key):
             return [self.t("admins_only", lang)]
         store = self.app.store
@@ -115,6 +117,45 @@ class Operations:
 
     async def _unsubscribe(self, inbound: Inbound, args: str, lang: str) -> list[str]:
         return await self._subscribe(inbound, args, lang, subscribe=False)
+
+    async def _personal(self, inbound: Inbound, args: str, lang: str, subscribe: bool) -> list[str]:
+        """Anyone, in their own chat: outage notices for the components and province they name."""
+        key, store = inbound.key, self.app.store
+        user = f"{key.channel}:{key.user}"
+        if not subscribe:
+            gone = await store.unsubscribe_person(user)
+            return [self.t("personal_unsubscribed" if gone else "personal_none", lang)]
+        book = pick_system(self.app.catalog, None)
+        listing = self._components(book, lang)
+        if not args:
+            return [self.t("personal_subscribe_help", lang, text=listing)]
+        try:
+            components, region = parse_subscription(book, args)
+        except SubscribeError as exc:
+            return [self.t("personal_subscribe_unknown", lang, name=str(exc)[:40], text=listing)]
+        await store.subscribe_person(
+            Subscription(user, key.channel, key.chat, components, region), self.app.clock.now()
+        )
+        return [self.t("personal_subscribed", lang, text=self._described(book, components, region, lang))]
+
+    async def _subscriptions(self, inbound: Inbound, args: str, lang: str) -> list[str]:
+        key = inbound.key
+        mine = await self.app.store.subscriptions(f"{key.channel}:{key.user}")
+        if not mine:
+            return [self.t("personal_none", lang)]
+        book = pick_system(self.app.catalog, None)
+        return [self.t("personal_listing", lang, text=self._described(book, mine[0].components, mine[0].region, lang))]
+
+    @staticmethod
+    def _components(book, lang: str) -> str:
+        return ("、" if lang == "zh" else ", ").join(pick(c.title, lang) for c in book.components)
+
+    @staticmethod
+    def _described(book, components: tuple[str, ...], region: str | None, lang: str) -> str:
+        titles = [pick(c.title, lang) for c in book.components if c.id in components]
+        if lang == "zh":
+            return f"{'、'.join(titles) or '全部组件'}（{region or '全部地区'}）"
+        return f"{', '.join(titles) or 'every component'} ({region or 'all regions'})"
 
     # ---- reminders ----------------------------------------------------------------------------
 

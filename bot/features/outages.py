@@ -8,19 +8,19 @@ running bot delivers them within a second or two, under each platform's limits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.engine.diagnosis import regions
+from bot.engine.diagnosis import regions, same_region
 from bot.engine.texts import ui_texts
 from bot.engine.types import OutageInfo
 from bot.features.workcal import WorkCalendar
 from bot.i18n import LANGS, pick
 from bot.playbook.catalog import Catalog
 from bot.playbook.model import Playbook
-from bot.store.base import Group, Outage, OutageConflict, OutboundMessage
+from bot.store.base import Group, Outage, OutageConflict, OutboundMessage, Subscription
 from bot.store.sql import SqlStore
 
 
@@ -108,6 +108,18 @@ def info(outage: Outage) -> OutageInfo:
     return OutageInfo(outage.system, outage.summary, outage.region, outage.until, outage.link, outage.components)
 
 
+def concerns(subscription: Subscription, components: tuple[str, ...], region: str | None) -> bool:
+    """An outage concerns a subscriber who wants any of its components (or all, or it names none)
+    in their province (or everywhere, or it names none)."""
+    parts = not subscription.components or not components or bool(set(subscription.components) & set(components))
+    where = (
+        subscription.region is None
+        or region is None
+        or any(same_region(subscription.region, r) for r in regions(region))
+    )
+    return parts and where
+
+
 def pick_components(book: Playbook, words: list[str]) -> tuple[str, ...]:
     """--component values (ids, titles or aliases) → the playbook's component ids, in its order."""
     found = set()
@@ -124,6 +136,7 @@ def pick_components(book: Playbook, words: list[str]) -> tuple[str, ...]:
 class Announcement:
     text: str
     groups: list[Group]
+    people: list[Subscription] = field(default_factory=list)  # personal subscribers it concerns
 
 
 class Outages:
@@ -176,8 +189,17 @@ class Outages:
     async def open_for(self, book: Playbook) -> Outage | None:
         return next((o for o in await self.store.open_outages() if o.system == book.system), None)
 
-    def _broadcast(self, text: str, groups: list[Group]) -> list[OutboundMessage]:
-        return [OutboundMessage(g.channel, g.chat, {"text": text, "options": [], "lang": "zh"}) for g in groups]
+    async def people(self, outage: Outage | OutageInfo) -> list[Subscription]:
+        """Personal subscribers whose components and province the outage concerns."""
+        return [p for p in await self.store.subscriptions() if concerns(p, outage.components, outage.region)]
+
+    async def _announcement(self, text: str, outage: Outage | OutageInfo) -> Announcement:
+        return Announcement(text, await self.subscribed(), await self.people(outage))
+
+    def _broadcast(self, text: str, groups: list[Group], people: list[Subscription] = ()) -> list[OutboundMessage]:
+        payload = {"text": text, "options": [], "lang": "zh"}
+        to_groups = [OutboundMessage(g.channel, g.chat, payload) for g in groups]
+        return to_groups + [OutboundMessage(p.channel, p.chat, payload) for p in people]
 
     async def start(
         self,
@@ -200,7 +222,7 @@ class Outages:
                 f"{existing.started_at:%Y-%m-%d %H:%M}: {existing.summary}"
             )
         preview = OutageInfo(book.system, summary, region, until, link, components)
-        announcement = Announcement(self.render(book, "announce", preview, (), next_update), await self.subscribed())
+        announcement = await self._announcement(self.render(book, "announce", preview, (), next_update), preview)
         if dry_run:
             return None, announcement
         every = timedelta(hours=book.outage.reminder_every_hours if book.outage else 2)
@@ -208,7 +230,7 @@ class Outages:
             outage = await self.store.start_outage(
                 book.system, summary, region, until, link, now, next_update, components
             )
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
             reminder = self.render(book, "reminder", outage)
             first = self.calendar.into_working_time(now + every)
             for group in announcement.groups:
@@ -239,12 +261,12 @@ class Outages:
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to update")
         preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link, outage.components)
-        announcement = Announcement(self.render(book, "update", preview, (), next_update), await self.subscribed())
+        announcement = await self._announcement(self.render(book, "update", preview, (), next_update), preview)
         if dry_run:
             return outage, announcement
         async with self.store.transaction():
             outage = await self.store.update_outage(outage.id, summary, until, now, next_update)
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
             # the reminders to come quote the new summary and expected time
             reminder = self.render(book, "reminder", outage)
             await self.store.retext_plan_reminders(outage.id, reminder)
@@ -255,7 +277,7 @@ class Outages:
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to resolve")
         records = [vars(r) for r in await self.store.records(since=outage.started_at)]
-        announcement = Announcement(self.render(book, "resolve", outage, records), await self.subscribed())
+        announcement = await self._announcement(self.render(book, "resolve", outage, records), outage)
         if dry_run:
             return outage, announcement
         checklist = "\n\n".join(
@@ -266,7 +288,7 @@ class Outages:
         morning = self._next_working_morning(now, time.fromisoformat(at))
         async with self.store.transaction():
             await self.store.resolve_outage(outage.id, now)  # also ends the reminder plan
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups), now)
+            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
             for group in announcement.groups:
                 await self.store.add_reminder(
                     "checklist", group.channel, group.chat, checklist, morning, None, now, outage_id=outage.id
@@ -282,8 +304,7 @@ class Outages:
             if book is None:
                 continue
             promised = self._clock_time(outage.next_update_at, outage.updated_at)
-            groups = await self.subscribed()
-            notice = self.render(book, "overdue", outage, (), outage.next_update_at)
+            notice = await self._announcement(self.render(book, "overdue", outage, (), outage.next_update_at), outage)
             nudge = "\n\n".join(
                 self.catalog.templates.render(
                     ui_texts()["outage_overdue_admin"][lang], {"time": promised, "summary": outage.summary}
@@ -293,7 +314,7 @@ class Outages:
             async with self.store.transaction():
                 if not await self.store.mark_overdue_told(outage.id, now):
                     continue  # another worker told it, or an update came meanwhile
-                await self.store.enqueue(self._broadcast(notice, groups), now)
+                await self.store.enqueue(self._broadcast(notice.text, notice.groups, notice.people), now)
                 await self.store.enqueue(
                     [
                         OutboundMessage(channel, chat, {"text": nudge, "options": [], "lang": "zh"})

@@ -92,6 +92,18 @@ class Outage:
     components: tuple[str, ...] = ()  # the playbook's component ids; none: the whole system
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A person who wants outage notices in their own chat: for these components (none: all) and
+    this province (none: everywhere)."""
+
+    user: str  # "channel:user"
+    channel: str
+    chat: str
+    components: tuple[str, ...] = ()
+    region: str | None = None
+
+
 class OutageConflict(Exception):
     """A system has at most one open outage."""
 

@@ -192,4 +192,14 @@ PG_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outages ADD COLUMN components TEXT;
     """,
+    """
+    CREATE TABLE subscriptions (
+        "user" TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        components TEXT,
+        region TEXT,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    """,
 )

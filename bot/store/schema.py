@@ -224,6 +224,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outages ADD COLUMN components TEXT;
     """,
+    # 13: people who want outage notices in their own chat, for some components and a province
+    """
+    CREATE TABLE subscriptions (
+        user TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        components TEXT,
+        region TEXT,
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

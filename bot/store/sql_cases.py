@@ -130,6 +130,7 @@ class CasesMixin:
                     await db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
             await db.execute("DELETE FROM records WHERE user = ?", (f"{channel}:{user}",))
             await db.execute("DELETE FROM profiles WHERE user = ?", (f"{channel}:{user}",))
+            await db.execute("DELETE FROM subscriptions WHERE user = ?", (f"{channel}:{user}",))
 
     async def purge(self, queue_before: datetime, log_before: datetime) -> dict[str, int]:
         """Dedupe keys, kept outbox rows and fired timers older than the queue retention; transcript

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder
+from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder, Subscription
 from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
 _OUTAGE_COLUMNS = (
@@ -106,6 +106,27 @@ class OperationsMixin:
             (to_epoch(now), outage_id, to_epoch(now)),
         )
         return cursor.rowcount == 1
+
+    # ---- personal subscriptions ---------------------------------------------------------------
+
+    async def subscribe_person(self, subscription: Subscription, now: datetime) -> None:
+        parts = json.dumps(list(subscription.components)) if subscription.components else None
+        await self._write(
+            "INSERT INTO subscriptions (user, channel, chat, components, region, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (user) DO UPDATE SET channel = excluded.channel, chat = excluded.chat, "
+            "components = excluded.components, region = excluded.region",
+            (subscription.user, subscription.channel, subscription.chat, parts, subscription.region, to_epoch(now)),
+        )
+
+    async def unsubscribe_person(self, user: str) -> bool:
+        return (await self._write("DELETE FROM subscriptions WHERE user = ?", (user,))).rowcount == 1
+
+    async def subscriptions(self, user: str | None = None) -> list[Subscription]:
+        where, params = ("WHERE user = ?", (user,)) if user else ("", ())
+        rows = await self.db.execute_fetchall(
+            f"SELECT user, channel, chat, components, region FROM subscriptions {where} ORDER BY user", params
+        )
+        return [Subscription(r[0], r[1], r[2], tuple(json.loads(r[3])) if r[3] else (), r[4]) for r in rows]
 
     async def resolve_outage(self, outage_id: int, now: datetime) -> None:
         await self._write(
