@@ -62,6 +62,7 @@ COMMANDS = {
         ("restart", "重新开始"),
         ("steps", "查看处理步骤"),
         ("contacts", "联系方式"),
+        ("subscribe", "订阅故障通知"),
         ("lang", "切换语言 zh/en"),
     ],
     "en": [
@@ -71,6 +72,7 @@ COMMANDS = {
         ("restart", "Start over"),
         ("steps", "List the steps"),
         ("contacts", "Who to contact"),
+        ("subscribe", "Get outage notices"),
         ("lang", "Language: zh or en"),
     ],
 }
