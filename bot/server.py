@@ -14,6 +14,7 @@ from bot import metrics
 from bot.app import open_app
 from bot.channels import registry
 from bot.config import Settings
+from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import Outages
 from bot.http_guard import GuardedHttpProtocol
 from bot.runtime.leadership import Leadership
@@ -65,6 +66,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     worker.retention = (settings.RETENTION_DAYS_QUEUE, settings.RETENTION_DAYS_LOG)
     outages = Outages(app.store, app.catalog, app.calendar, settings.PUBLIC_BASE_URL)
     worker.duties.append(lambda now: outages.tell_overdue(now, app.platforms.admin_chats()))
+    worker.duties.append(MaintenanceWindows(outages).tick)
     channels = registry.connect(settings, app.host(worker.wake.set))
     for channel in channels:  # whichever worker reads a file downloads it: every one can
         if (fetch := getattr(channel, "fetch", None)) is not None:

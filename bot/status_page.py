@@ -17,7 +17,7 @@ from starlette.routing import Route
 from bot.engine.texts import ui_texts
 from bot.i18n import LANGS, pick
 from bot.playbook.catalog import Catalog
-from bot.store.base import Outage
+from bot.store.base import Maintenance, Outage
 
 HISTORY_DAYS = 30
 CACHE_S = 5.0  # a public page: at most one database read per this many seconds, however many readers
@@ -34,17 +34,34 @@ def texts(lang: str) -> dict[str, str]:
 class StatusPage:
     def __init__(self, store, catalog: Catalog, tz: ZoneInfo, clock):
         self.store, self.catalog, self.tz, self.clock = store, catalog, tz, clock
-        self._cached: tuple[float, list[Outage]] = (0.0, [])
+        self._cached: tuple[float, tuple[list[Outage], list[Maintenance]]] = (0.0, ([], []))
 
     def routes(self) -> list[Route]:
         return [Route("/status", self.page, methods=["GET"]), Route("/status.json", self.json, methods=["GET"])]
 
-    async def _outages(self) -> list[Outage]:
-        read_at, outages = self._cached
+    async def _outages(self) -> tuple[list[Outage], list[Maintenance]]:
+        read_at, read = self._cached
         if time.monotonic() - read_at > CACHE_S:
-            outages = await self.store.outages_since(self.clock.now() - timedelta(days=HISTORY_DAYS))
-            self._cached = (time.monotonic(), outages)
-        return outages
+            since = self.clock.now() - timedelta(days=HISTORY_DAYS)
+            read = (await self.store.outages_since(since), await self.store.maintenance_ahead())
+            self._cached = (time.monotonic(), read)
+        return read
+
+    def _parts(self, system: str, components: tuple[str, ...], lang: str) -> list[dict]:
+        book = self.catalog.by_system(system)
+        parts = [c for c in book.components if c.id in components] if book else []
+        return [{"id": c.id, "title": pick(c.title, lang)} for c in parts]
+
+    def _window(self, window: Maintenance, lang: str) -> dict:
+        return {
+            "system": window.system,
+            "title": self._system(window.system, lang),
+            "summary": window.summary,
+            "region": window.region,
+            "components": self._parts(window.system, window.components, lang),
+            "starts_at": self._local(window.starts_at),
+            "ends_at": self._local(window.ends_at),
+        }
 
     def _system(self, system: str, lang: str) -> str:
         book = self.catalog.by_system(system)
@@ -54,15 +71,13 @@ class StatusPage:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if moment else None
 
     def _entry(self, outage: Outage, lang: str) -> dict:
-        book = self.catalog.by_system(outage.system)
-        parts = [c for c in book.components if c.id in outage.components] if book else []
         lasted = ((outage.resolved_at or self.clock.now()) - outage.started_at).total_seconds()
         return {
             "system": outage.system,
             "title": self._system(outage.system, lang),
             "summary": outage.summary,
             "region": outage.region,
-            "components": [{"id": c.id, "title": pick(c.title, lang)} for c in parts],
+            "components": self._parts(outage.system, outage.components, lang),
             "started_at": self._local(outage.started_at),
             "updated_at": self._local(outage.updated_at),
             "expected_back": outage.until,
@@ -73,8 +88,9 @@ class StatusPage:
         }
 
     async def snapshot(self, lang: str) -> dict:
-        outages = await self._outages()
+        outages, windows = await self._outages()
         return {
+            "scheduled": [self._window(w, lang) for w in windows if w.outage_id is None],
             "generated_at": self._local(self.clock.now()),
             "time_zone": str(self.tz),
             "current": [self._entry(o, lang) for o in outages if o.resolved_at is None],

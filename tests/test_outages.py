@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -10,12 +11,14 @@ from bot.app import open_app
 from bot.channels.registry import Rules
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
+from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_until, pick_components, pick_system
 from bot.features.reminders import LATE_MARK, fire_due_reminders
 from bot.runtime.clock import ManualClock
 from bot.store.base import Group, OutageConflict
 from bot.store.sqlite import SqliteStore
 from tests.conftest import deliver_all
+from tests.test_cli import run
 
 MONDAY = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
 ADMIN, MEMBER, GROUP = "1001", "2002", "-100555"
@@ -341,3 +344,87 @@ async def test_anyone_subscribes_in_their_own_chat_to_the_parts_and_province_the
     assert "还没有订阅" in (await say(app, "/subscriptions", user="7001", chat="7001"))[0]
     await store.forget_user("wecom", "7004")  # /forget takes the subscription too
     assert [s.user for s in await store.subscriptions()] == ["telegram:7002", "telegram:7003"]
+
+
+async def test_a_maintenance_window_is_announced_reminded_opened_and_closed_by_itself_once(app):
+    store, clock = app.store, app.clock
+    await add_groups(store, clock.now(), ("财务部", True))
+    await say(app, "/subscribe 数电", user="8001", chat="8001")
+    outages = Outages(store, app.catalog, app.calendar)
+    windows, book = MaintenanceWindows(outages), pick_system(app.catalog, None)
+    at = lambda hhmm: datetime.fromisoformat(f"2026-03-02T{hhmm}:00+08:00")  # noqa: E731
+    window, announcement = await windows.schedule(
+        book, "数电平台升级", ("digital",), None, at("20:00"), at("22:00"), False, clock.now()
+    )
+    assert "【维护预告】数电平台升级（影响：电子发票服务平台（数电））" in announcement.text
+    assert "时间：2026-03-02 20:00 至 2026-03-02 22:00" in announcement.text and len(announcement.people) == 1
+    assert len(await deliver_all(store, "wecom", clock.now())) == 1
+    assert len(await deliver_all(store, "telegram", clock.now())) == 1
+    heard = []
+    for moment in ("19:29", "19:31", "19:40", "20:00", "20:01", "22:00", "22:05"):
+        steps = await windows.tick(at(moment))
+        heard.append((moment, steps, [m["text"][:8] for m in await deliver_all(store, "wecom", at(moment))]))
+    assert heard == [
+        ("19:29", 0, []), ("19:31", 1, ["【维护即将开始】"]), ("19:40", 0, []), ("20:00", 1, ["【发票系统故障通"]),
+        ("20:01", 0, []), ("22:00", 1, ["【发票系统已恢复"]), ("22:05", 0, []),
+    ]  # fmt: skip
+    assert await store.open_outages() == [] and await store.maintenance_ahead() == []
+    assert window.id and len(await deliver_all(store, "telegram", at("22:05"))) == 3  # the subscriber heard too
+
+
+async def test_a_quiet_window_opens_and_closes_unannounced_and_a_cancelled_one_does_nothing(app):
+    store = app.store
+    await add_groups(store, app.clock.now(), ("财务部", True))
+    outages = Outages(store, app.catalog, app.calendar)
+    windows, book = MaintenanceWindows(outages), pick_system(app.catalog, None)
+    at = lambda hhmm: datetime.fromisoformat(f"2026-03-02T{hhmm}:00+08:00")  # noqa: E731
+    await windows.schedule(book, "夜间维护", (), "北京", at("20:00"), at("21:00"), True, app.clock.now())
+    cancelled, _ = await windows.schedule(
+        book, "取消的维护", (), None, at("23:00"), at("23:30"), False, app.clock.now()
+    )
+    assert await windows.cancel(cancelled.id, app.clock.now()) and not await windows.cancel(
+        cancelled.id, app.clock.now()
+    )
+    await deliver_all(store, "wecom", at("19:00"))
+    await windows.tick(at("20:00"))
+    (opened,) = await store.open_outages()
+    assert opened.summary == "夜间维护" and opened.region == "北京"
+    await windows.tick(at("21:00"))
+    assert await store.open_outages() == []
+    assert await windows.tick(at("23:10")) == 0
+    assert await deliver_all(store, "wecom", at("23:59")) == []  # nothing announced: quiet, and cancelled
+    with pytest.raises(OutageError, match="starts in the future"):
+        await windows.schedule(book, "过去", (), None, at("09:00"), at("11:00"), False, app.clock.now())
+
+
+async def test_a_window_meeting_an_open_outage_leaves_it_to_its_admins(app):
+    outages = Outages(app.store, app.catalog, app.calendar)
+    windows, book = MaintenanceWindows(outages), pick_system(app.catalog, None)
+    at = lambda hhmm: datetime.fromisoformat(f"2026-03-02T{hhmm}:00+08:00")  # noqa: E731
+    await windows.schedule(book, "计划维护", (), None, at("12:00"), at("13:00"), False, app.clock.now())
+    declared, _ = await outages.start(book, "意外故障", None, None, None, at("11:00"))
+    await windows.tick(at("12:00"))
+    await windows.tick(at("13:00"))
+    assert [o.id for o in await app.store.open_outages()] == [declared.id]  # not the window's to close
+
+
+async def test_maintenance_from_chat_and_the_cli(app, tmp_path):
+    (reply,) = await say(app, "/outage schedule 20:00 22:00 数电平台升级")
+    assert "已预告维护窗口 #1" in reply
+    assert "只有管理员" in (await say(app, "/outage schedule 20:00 22:00 x", user=MEMBER))[0]
+    (refused,) = await say(app, "/outage schedule 25:00 26:00 升级")
+    assert "无法预告维护" in refused or "用法" in refused
+    env = {"OUTAGE_BOT_DB": str(tmp_path / "cli.db")}
+    day = (datetime.now(app.settings.tz) + timedelta(days=2)).date().isoformat()  # the CLI runs on today's clock
+    dry = run("outage", "schedule", "--summary", "查验平台升级", "--from", f"{day}T20:00", "--until", "22:00",
+              "--component", "verify", "--dry-run", env=env)  # fmt: skip
+    assert dry.returncode == 0 and "【维护预告】查验平台升级（影响：查验平台）" in dry.stdout
+    assert f"{day} 20:00 至 {day} 22:00" in dry.stdout
+    made = run("outage", "schedule", "--summary", "升级", "--from", f"{day}T20:00", "--until", "02:00", env=env)
+    assert made.returncode == 0 and "maintenance window #1" in made.stdout
+    listed = json.loads(run("outage", "windows", "--json", env=env).stdout)
+    assert [(w["id"], w["summary"], w["running"]) for w in listed] == [(1, "升级", False)]
+    assert run("outage", "unschedule", "1", env=env).returncode == 0
+    assert run("outage", "unschedule", "1", env=env).returncode == 1
+    bad = run("outage", "schedule", "--summary", "x", "--from", "2000-01-01T00:00", "--until", "01:00", env=env)
+    assert bad.returncode == 1 and "past" in bad.stderr

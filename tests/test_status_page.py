@@ -94,6 +94,29 @@ def test_a_running_bot_tells_admins_and_groups_when_a_promised_update_is_late(te
         assert bot.stop() == 0, bot.log.read_text()
 
 
+def test_a_running_bot_opens_and_closes_a_maintenance_window_by_itself(telegram, tmp_path):
+    bot = BotProcess(tmp_path, env_for(telegram)).start()
+    try:
+        env = {"OUTAGE_BOT_DB": bot.env["OUTAGE_BOT_DB"]}
+        telegram.push(telegram.message("/subscribe 查验平台", user=43))  # a person, in their own chat
+        telegram.wait_sent(1)
+        starts, ends = (datetime.now(UTC) + timedelta(seconds=s) for s in (12, 20))  # duties run every 5 s
+        made = run("outage", "schedule", "--summary", "查验平台升级", "--component", "verify",
+                   "--from", starts.isoformat(), "--until", ends.isoformat(), env=env)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        scheduled = json.loads(httpx.get(f"{bot.url}/status.json").text)["scheduled"]
+        assert [w["summary"] for w in scheduled] == ["查验平台升级"]
+        texts = [s["params"]["text"] for s in telegram.wait_sent(5, timeout=60)[1:]]
+        assert [t.split("】")[0] for t in texts] == [
+            "【维护预告",
+            "【维护即将开始",
+            "【发票系统故障通报",
+            "【发票系统已恢复",
+        ]
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
+
+
 def test_the_page_in_a_real_browser_at_phone_and_desktop_widths(telegram, tmp_path):
     chromium = browser.chromium()
     bot = BotProcess(tmp_path, env_for(telegram)).start()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
+from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_components, pick_system
 from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
 from bot.features.workcal import WorkCalendar, parse_hours
@@ -48,6 +49,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     resolve = actions.add_parser("resolve", help="announce recovery, with the after-recovery checklist")
     resolve.add_argument("--system")
     resolve.add_argument("--dry-run", action="store_true")
+    schedule = actions.add_parser("schedule", help="announce a maintenance window: it opens and closes by itself")
+    schedule.add_argument("--summary", required=True)
+    schedule.add_argument("--from", dest="starts", required=True, metavar="TIME", help="ISO 8601 or HH:MM")
+    schedule.add_argument("--until", dest="ends", required=True, metavar="TIME", help="ISO 8601 or HH:MM")
+    schedule.add_argument("--component", action="append", default=[], metavar="PART")
+    schedule.add_argument("--region")
+    schedule.add_argument("--quiet", action="store_true", help="don't announce the start and the end themselves")
+    schedule.add_argument("--system")
+    schedule.add_argument("--dry-run", action="store_true")
+    windows = actions.add_parser("windows", help="the maintenance windows still to come or running")
+    windows.add_argument("--json", action="store_true")
+    unschedule = actions.add_parser("unschedule", help="cancel a maintenance window")
+    unschedule.add_argument("id", type=int)
     status = actions.add_parser("status", help="the open outages")
     status.add_argument("--json", action="store_true")
 
@@ -71,7 +85,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--csv", action="store_true", help="CSV, UTF-8 with BOM so Excel opens it")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
 
-    for parser in (start, update, resolve, status, add, listing, cancel, export):
+    for parser in (start, update, resolve, schedule, windows, unschedule, status, add, listing, cancel, export):
         parser.add_argument("--db", type=Path, help="SQLite file (default: OUTAGE_BOT_DB)")
 
 
@@ -118,6 +132,8 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                     print("no open outage")
             return 0
         service = Outages(store, catalog, calendar, settings.PUBLIC_BASE_URL)
+        if args.action in ("schedule", "windows", "unschedule"):
+            return await _windows(args, settings, service, now)
         try:
             book = pick_system(catalog, args.system)
             if args.action in ("start", "update"):
@@ -142,6 +158,44 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\n--- this message {verb} to {len(announcement.groups)} group(s): {names}")
     if not args.dry_run and args.action == "start":
         print(f"--- outage #{result.id} declared; a running `outage-bot run` delivers it")
+    return 0
+
+
+async def _windows(args: argparse.Namespace, settings: Settings, service: Outages, now) -> int:
+    windows = MaintenanceWindows(service)
+    if args.action == "unschedule":
+        return 0 if await windows.cancel(args.id, now) else _fail(f"no maintenance window #{args.id} to cancel")
+    if args.action == "windows":
+        ahead = await service.store.maintenance_ahead()
+        rows = [
+            {"id": w.id, "system": w.system, "summary": w.summary, "components": list(w.components),
+             "region": w.region, "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
+             "quiet": w.quiet, "running": w.outage_id is not None}
+            for w in ahead
+        ]  # fmt: skip
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        for w in [] if args.json else ahead:
+            print(f"#{w.id} {w.starts_at.astimezone(settings.tz):%Y-%m-%d %H:%M} – "
+                  f"{w.ends_at.astimezone(settings.tz):%Y-%m-%d %H:%M} {w.summary}")  # fmt: skip
+        if not ahead and not args.json:
+            print("no maintenance window ahead")
+        return 0
+    try:
+        book = pick_system(service.catalog, args.system)
+        starts = parse_moment(args.starts, now, settings.tz, "--from")
+        ends = parse_moment(args.ends, starts, settings.tz, "--until")
+        window, announcement = await windows.schedule(
+            book, args.summary, pick_components(book, args.component), args.region, starts, ends, args.quiet, now,
+            args.dry_run,
+        )  # fmt: skip
+    except OutageError as exc:
+        return _fail(str(exc))
+    print(announcement.text)
+    verb = "would go" if args.dry_run else "goes"
+    print(f"\n--- this message {verb} to {len(announcement.groups)} group(s) and {len(announcement.people)} person(s)")
+    if window is not None:
+        print(f"--- maintenance window #{window.id}: it opens and closes by itself")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
+from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
 from bot.features.subscriptions import SubscribeError, parse_subscription
@@ -76,10 +77,12 @@ class Operations:
                 open_ = await self.app.store.open_outages()
                 listing = "; ".join(f"{o.system}: {o.summary}" for o in open_)
                 return [self.t("outage_status", lang, text=listing) if open_ else self.t("outage_none", lang)]
-            if action not in ("start", "update", "resolve") or (action != "resolve" and not text):
+            if action not in ("start", "update", "resolve", "schedule") or (action != "resolve" and not text):
                 return [self.t("outage_usage", lang)]
             if not self.app.is_admin(inbound.key):
                 return [self.t("admins_only", lang)]
+            if action == "schedule":
+                return await self._schedule(book, text, now, lang)
             text, promised = split_next_update(text)  # "… 下次更新 15:30"
             next_update = parse_moment(promised, now, self.app.settings.tz) if promised else None
             if action == "start":
@@ -94,6 +97,23 @@ class Operations:
             return [self.t("outage_exists", lang, text=str(exc))]
         except OutageError:
             return [self.t("outage_none", lang)]
+
+    async def _schedule(self, book, text: str, now, lang: str) -> list[str]:
+        """/outage schedule FROM UNTIL SUMMARY (times as HH:MM or ISO 8601)."""
+        parts = text.split(maxsplit=2)
+        if len(parts) < 3:
+            return [self.t("outage_usage", lang)]
+        tz = self.app.settings.tz
+        try:
+            starts = parse_moment(parts[0], now, tz, "FROM")
+            ends = parse_moment(parts[1], starts, tz, "UNTIL")
+            window, announcement = await MaintenanceWindows(self.outages).schedule(
+                book, parts[2], (), None, starts, ends, False, now
+            )
+        except OutageError as exc:
+            return [self.t("outage_schedule_refused", lang, text=str(exc))]
+        count = len(announcement.groups) + len(announcement.people)
+        return [self.t("outage_scheduled_ok", lang, id=window.id, count=count)]
 
     # ---- subscriptions (a group chat registers itself; robots and app chats come from the CLI) --
 

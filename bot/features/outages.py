@@ -146,7 +146,13 @@ class Outages:
         self.status_url = f"{public_url.rstrip('/')}/status" if public_url else None
 
     def render(
-        self, book: Playbook, key: str, outage: Outage | OutageInfo, records=(), next_update: datetime | None = None
+        self,
+        book: Playbook,
+        key: str,
+        outage: Outage | OutageInfo,
+        records=(),
+        next_update: datetime | None = None,
+        window: dict | None = None,
     ) -> str:
         """A group message: Chinese first, then English, from the playbook's outage texts or the defaults.
         `next_update`: when the next update is promised (shown as HH:MM, with the date if not today)."""
@@ -154,6 +160,7 @@ class Outages:
         until = None if key == "resolve" else outage.until
         view = {"summary": outage.summary, "region": outage.region, "until": until, "link": outage.link}
         view["next_update"] = self._clock_time(next_update, getattr(outage, "updated_at", None) or next_update)
+        view |= window or {}  # a maintenance window's start
         parts = []
         for lang in LANGS:
             titles = [pick(c.title, lang) for c in book.components if c.id in outage.components]
@@ -193,8 +200,12 @@ class Outages:
         """Personal subscribers whose components and province the outage concerns."""
         return [p for p in await self.store.subscriptions() if concerns(p, outage.components, outage.region)]
 
-    async def _announcement(self, text: str, outage: Outage | OutageInfo) -> Announcement:
+    async def announcement(self, text: str, outage: Outage | OutageInfo) -> Announcement:
+        """A notice and everyone it goes to: the subscribed groups and the people it concerns."""
         return Announcement(text, await self.subscribed(), await self.people(outage))
+
+    async def send(self, announcement: Announcement, now: datetime) -> None:
+        await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
 
     def _broadcast(self, text: str, groups: list[Group], people: list[Subscription] = ()) -> list[OutboundMessage]:
         payload = {"text": text, "options": [], "lang": "zh"}
@@ -212,7 +223,10 @@ class Outages:
         dry_run: bool = False,
         next_update: datetime | None = None,
         components: tuple[str, ...] = (),
+        announce: bool = True,
     ) -> tuple[Outage | None, Announcement]:
+        """Declare an outage: the notice to every subscriber it concerns (unless not `announce`)
+        and the groups' reminder plan, in one transaction."""
         summary, link = checked_summary(summary), checked_link(link)
         region = "、".join(regions(region)) or None  # 北京,上海 → 北京、上海
         existing = await self.open_for(book)
@@ -222,7 +236,7 @@ class Outages:
                 f"{existing.started_at:%Y-%m-%d %H:%M}: {existing.summary}"
             )
         preview = OutageInfo(book.system, summary, region, until, link, components)
-        announcement = await self._announcement(self.render(book, "announce", preview, (), next_update), preview)
+        announcement = await self.announcement(self.render(book, "announce", preview, (), next_update), preview)
         if dry_run:
             return None, announcement
         every = timedelta(hours=book.outage.reminder_every_hours if book.outage else 2)
@@ -230,7 +244,8 @@ class Outages:
             outage = await self.store.start_outage(
                 book.system, summary, region, until, link, now, next_update, components
             )
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
+            if announce:
+                await self.send(announcement, now)
             reminder = self.render(book, "reminder", outage)
             first = self.calendar.into_working_time(now + every)
             for group in announcement.groups:
@@ -261,23 +276,25 @@ class Outages:
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to update")
         preview = OutageInfo(book.system, summary, outage.region, until or outage.until, outage.link, outage.components)
-        announcement = await self._announcement(self.render(book, "update", preview, (), next_update), preview)
+        announcement = await self.announcement(self.render(book, "update", preview, (), next_update), preview)
         if dry_run:
             return outage, announcement
         async with self.store.transaction():
             outage = await self.store.update_outage(outage.id, summary, until, now, next_update)
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
+            await self.send(announcement, now)
             # the reminders to come quote the new summary and expected time
             reminder = self.render(book, "reminder", outage)
             await self.store.retext_plan_reminders(outage.id, reminder)
         return outage, announcement
 
-    async def resolve(self, book: Playbook, now: datetime, dry_run: bool = False) -> tuple[Outage, Announcement]:
+    async def resolve(
+        self, book: Playbook, now: datetime, dry_run: bool = False, announce: bool = True
+    ) -> tuple[Outage, Announcement]:
         outage = await self.open_for(book)
         if outage is None:
             raise OutageError(f"no open outage of {book.system} to resolve")
         records = [vars(r) for r in await self.store.records(since=outage.started_at)]
-        announcement = await self._announcement(self.render(book, "resolve", outage, records), outage)
+        announcement = await self.announcement(self.render(book, "resolve", outage, records), outage)
         if dry_run:
             return outage, announcement
         checklist = "\n\n".join(
@@ -288,7 +305,8 @@ class Outages:
         morning = self._next_working_morning(now, time.fromisoformat(at))
         async with self.store.transaction():
             await self.store.resolve_outage(outage.id, now)  # also ends the reminder plan
-            await self.store.enqueue(self._broadcast(announcement.text, announcement.groups, announcement.people), now)
+            if announce:
+                await self.send(announcement, now)
             for group in announcement.groups:
                 await self.store.add_reminder(
                     "checklist", group.channel, group.chat, checklist, morning, None, now, outage_id=outage.id
@@ -304,7 +322,7 @@ class Outages:
             if book is None:
                 continue
             promised = self._clock_time(outage.next_update_at, outage.updated_at)
-            notice = await self._announcement(self.render(book, "overdue", outage, (), outage.next_update_at), outage)
+            notice = await self.announcement(self.render(book, "overdue", outage, (), outage.next_update_at), outage)
             nudge = "\n\n".join(
                 self.catalog.templates.render(
                     ui_texts()["outage_overdue_admin"][lang], {"time": promised, "summary": outage.summary}
@@ -314,7 +332,7 @@ class Outages:
             async with self.store.transaction():
                 if not await self.store.mark_overdue_told(outage.id, now):
                     continue  # another worker told it, or an update came meanwhile
-                await self.store.enqueue(self._broadcast(notice.text, notice.groups, notice.people), now)
+                await self.send(notice, now)
                 await self.store.enqueue(
                     [
                         OutboundMessage(channel, chat, {"text": nudge, "options": [], "lang": "zh"})

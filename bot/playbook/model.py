@@ -149,6 +149,8 @@ class OutageRule(_Model):
     resolve: LocalText | None = None  # may use {{ checklist }}
     reminder: LocalText | None = None  # while open, every reminder_every_hours within working hours
     overdue: LocalText | None = None  # a promised update's time passed without one
+    scheduled: LocalText | None = None  # a maintenance window announced (may use outage.starts)
+    soon: LocalText | None = None  # the reminder shortly before a window starts
     reminder_every_hours: float = Field(default=2.0, gt=0, le=24)
     checklist: LocalText | None = None  # after recovery; again on the next working morning
     checklist_at: HourMinute = "09:00"

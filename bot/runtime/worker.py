@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
 PURGE_EVERY = timedelta(hours=1)
 GAUGES_EVERY = timedelta(seconds=5)
-DUTIES_EVERY = timedelta(seconds=15)  # the leader's periodic checks (promised outage updates)
+DUTIES_EVERY = timedelta(seconds=5)  # the leader's periodic checks: promised updates, maintenance windows
 
 
 class Worker(Loop):

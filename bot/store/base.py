@@ -104,6 +104,23 @@ class Subscription:
     region: str | None = None
 
 
+@dataclass(frozen=True)
+class Maintenance:
+    """An announced maintenance window: it opens as an outage at starts_at and closes at ends_at."""
+
+    id: int
+    system: str
+    summary: str
+    components: tuple[str, ...]
+    region: str | None
+    starts_at: datetime
+    ends_at: datetime
+    quiet: bool  # the automatic start and end are not announced (the schedule and the reminder are)
+    reminded_at: datetime | None = None
+    outage_id: int | None = None
+    ended_at: datetime | None = None
+
+
 class OutageConflict(Exception):
     """A system has at most one open outage."""
 

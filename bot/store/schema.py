@@ -235,6 +235,24 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 14: announced maintenance windows: an outage that opens and closes by itself
+    """
+    CREATE TABLE maintenance (
+        id INTEGER PRIMARY KEY,
+        system TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        components TEXT,
+        region TEXT,
+        starts_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        quiet INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        reminded_at REAL,
+        outage_id INTEGER,
+        ended_at REAL,
+        cancelled_at REAL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,7 +6,15 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.store.base import InvoiceRecord, Outage, OutageConflict, OutboundMessage, Reminder, Subscription
+from bot.store.base import (
+    InvoiceRecord,
+    Maintenance,
+    Outage,
+    OutageConflict,
+    OutboundMessage,
+    Reminder,
+    Subscription,
+)
 from bot.store.codec import from_epoch, from_epoch_or_none, to_epoch
 
 _OUTAGE_COLUMNS = (
@@ -104,6 +112,45 @@ class OperationsMixin:
         cursor = await self._write(
             "UPDATE outages SET overdue_told_at = ? WHERE id = ? AND overdue_told_at IS NULL AND next_update_at <= ?",
             (to_epoch(now), outage_id, to_epoch(now)),
+        )
+        return cursor.rowcount == 1
+
+    # ---- maintenance windows --------------------------------------------------------------------
+
+    async def schedule_maintenance(
+        self, system: str, summary: str, components: tuple[str, ...], region: str | None,
+        starts_at: datetime, ends_at: datetime, quiet: bool, now: datetime,
+    ) -> Maintenance:  # fmt: skip
+        window_id = await self._insert(
+            "INSERT INTO maintenance (system, summary, components, region, starts_at, ends_at, quiet, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (system, summary, json.dumps(list(components)) if components else None, region, to_epoch(starts_at),
+             to_epoch(ends_at), int(quiet), to_epoch(now)),
+        )  # fmt: skip
+        return (await self._maintenance("id = ?", (window_id,)))[0]
+
+    async def _maintenance(self, where: str, params: Sequence = ()) -> list[Maintenance]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, system, summary, components, region, starts_at, ends_at, quiet, reminded_at, outage_id, "
+            f"ended_at FROM maintenance WHERE cancelled_at IS NULL AND {where}",
+            params,
+        )
+        return [
+            Maintenance(r[0], r[1], r[2], tuple(json.loads(r[3])) if r[3] else (), r[4], from_epoch(r[5]),
+                        from_epoch(r[6]), bool(r[7]), from_epoch_or_none(r[8]), r[9], from_epoch_or_none(r[10]))
+            for r in rows
+        ]  # fmt: skip
+
+    async def maintenance_ahead(self) -> list[Maintenance]:
+        """Windows not over yet (scheduled or running), soonest first."""
+        return await self._maintenance("ended_at IS NULL ORDER BY starts_at")
+
+    async def mark_maintenance(self, window_id: int, column: str, value: object, now: datetime) -> bool:
+        """Record a step of a window (reminded_at, outage_id, ended_at) once: False if done already."""
+        assert column in ("reminded_at", "outage_id", "ended_at", "cancelled_at")
+        cursor = await self._write(
+            f"UPDATE maintenance SET {column} = ? WHERE id = ? AND {column} IS NULL AND cancelled_at IS NULL",
+            (to_epoch(value) if isinstance(value, datetime) else value, window_id),
         )
         return cursor.rowcount == 1
 
