@@ -428,3 +428,24 @@ async def test_maintenance_from_chat_and_the_cli(app, tmp_path):
     assert run("outage", "unschedule", "1", env=env).returncode == 1
     bad = run("outage", "schedule", "--summary", "x", "--from", "2000-01-01T00:00", "--until", "01:00", env=env)
     assert bad.returncode == 1 and "past" in bad.stderr
+
+
+async def test_a_failing_periodic_duty_neither_stops_the_worker_nor_the_other_duties(app):
+    from bot.runtime.worker import DUTIES_EVERY, Worker
+
+    worker = Worker(app.store, app.dispatcher, app.clock, lambda: None, app.calendar)
+    ran = []
+
+    async def broken(now):
+        raise RuntimeError("a bug")
+
+    async def fine(now):
+        ran.append(now)
+        return 1
+
+    worker.duties += [broken, fine]
+    await worker.tick()
+    await worker.tick()  # within DUTIES_EVERY: not again
+    app.clock.advance(seconds=DUTIES_EVERY.seconds)
+    await worker.tick()
+    assert len(ran) == 2

@@ -145,7 +145,10 @@ class Operations:
         if not subscribe:
             gone = await store.unsubscribe_person(user)
             return [self.t("personal_unsubscribed" if gone else "personal_none", lang)]
-        book = pick_system(self.app.catalog, None)
+        try:
+            book = pick_system(self.app.catalog, None)
+        except OutageError as exc:  # several systems: which one can't be said here yet
+            return [str(exc)]
         listing = self._components(book, lang)
         if not args:
             return [self.t("personal_subscribe_help", lang, text=listing)]
@@ -156,23 +159,24 @@ class Operations:
         await store.subscribe_person(
             Subscription(user, key.channel, key.chat, components, region), self.app.clock.now()
         )
-        return [self.t("personal_subscribed", lang, text=self._described(book, components, region, lang))]
+        return [self.t("personal_subscribed", lang, text=self._described(components, region, lang))]
 
     async def _subscriptions(self, inbound: Inbound, args: str, lang: str) -> list[str]:
         key = inbound.key
         mine = await self.app.store.subscriptions(f"{key.channel}:{key.user}")
         if not mine:
             return [self.t("personal_none", lang)]
-        book = pick_system(self.app.catalog, None)
-        return [self.t("personal_listing", lang, text=self._described(book, mine[0].components, mine[0].region, lang))]
+        (subscription,) = mine
+        text = self._described(subscription.components, subscription.region, lang)
+        return [self.t("personal_listing", lang, text=text)]
 
     @staticmethod
     def _components(book, lang: str) -> str:
         return ("、" if lang == "zh" else ", ").join(pick(c.title, lang) for c in book.components)
 
-    @staticmethod
-    def _described(book, components: tuple[str, ...], region: str | None, lang: str) -> str:
-        titles = [pick(c.title, lang) for c in book.components if c.id in components]
+    def _described(self, components: tuple[str, ...], region: str | None, lang: str) -> str:
+        parts = [c for book in self.app.catalog.playbooks for c in book.components if c.id in components]
+        titles = [pick(c.title, lang) for c in parts]
         if lang == "zh":
             return f"{'、'.join(titles) or '全部组件'}（{region or '全部地区'}）"
         return f"{', '.join(titles) or 'every component'} ({region or 'all regions'})"

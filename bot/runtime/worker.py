@@ -18,6 +18,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.scheduler import fire_due
 from bot.runtime.wake import Loop
+from bot.store.errors import STORE_ERRORS
 from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,15 @@ class Worker(Loop):
         if self._duties_at is not None and now - self._duties_at < DUTIES_EVERY:
             return 0
         self._duties_at = now
-        return sum([await duty(now) for duty in self.duties])
+        done = 0
+        for duty in self.duties:
+            try:
+                done += await duty(now)
+            except STORE_ERRORS:
+                raise  # the loop backs off; the store's health reports it
+            except Exception:  # a bug in one duty must not stop the worker, nor the other duties
+                log.exception("worker: a periodic duty failed; it runs again in %s s", DUTIES_EVERY.seconds)
+        return done
 
     async def _housekeeping(self) -> None:
         """Purge what the retention settings say is old enough, once an hour."""
