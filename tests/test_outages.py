@@ -15,6 +15,7 @@ from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_until, pick_components, pick_system
 from bot.features.reminders import LATE_MARK, fire_due_reminders
 from bot.runtime.clock import ManualClock
+from bot.runtime.scheduler import fire_due
 from bot.store.base import Group, OutageConflict
 from bot.store.sqlite import SqliteStore
 from tests.conftest import deliver_all
@@ -449,3 +450,33 @@ async def test_a_failing_periodic_duty_neither_stops_the_worker_nor_the_other_du
     app.clock.advance(seconds=DUTIES_EVERY.seconds)
     await worker.tick()
     assert len(ran) == 2
+
+
+async def test_after_recovery_each_person_who_talked_about_it_is_asked_the_next_working_morning(app):
+    store, clock = app.store, app.clock
+    service = Outages(store, app.catalog, app.calendar)
+    book = pick_system(app.catalog, None)
+    await service.start(book, "乐企上传失败", None, None, None, clock.now(), components=("leqi",))
+    await say(app, "发票查不到", user="9001", chat="9001")  # blank query: 乐企 can cause it
+    await say(app, "/record", user="9001", chat="9001")
+    for answer in ("24112000000016430745", "113", "今天", "某某公司"):
+        await say(app, answer, user="9001", chat="9001")
+    await say(app, "电子税务局打不开", user="9002", chat="9002")  # not what 乐企 causes
+    await say(app, "发票查不到", user="9003")  # in a group: not followed up one-to-one
+    clock.advance(hours=2)
+    await service.resolve(book, clock.now())
+    await deliver_all(store, "telegram", clock.now())
+    tomorrow = datetime.fromisoformat("2026-03-03T09:00:00+08:00")
+    clock.set(tomorrow - timedelta(minutes=1))
+    assert await fire_due(store, clock) == []
+    clock.set(tomorrow)
+    assert len(await fire_due(store, clock)) == 1
+    await app.dispatcher.drain()
+    (asked,) = await deliver_all(store, "telegram", clock.now())
+    assert "【恢复后核对】“乐企上传失败”已于 2026-03-02 12:00 恢复" in asked["text"]
+    assert "24112000000016430745 113.00 2026-03-02" in asked["text"]
+    assert [o["key"] for o in asked["options"]][:2] == ["recheck_fine", "recheck_missing"]
+    (reply,) = await say(app, "还有查不到的", user="9001", chat="9001")
+    assert "主管税务机关" in reply
+    (feedback,) = await store.db.execute_fetchall("SELECT outcome FROM feedback")
+    assert feedback == ("recheck_missing",)

@@ -134,6 +134,11 @@ async def collect_stats(store: SqlStore, since: datetime | None) -> dict:
             **{k: feedback.get(k, 0) for k in OUTCOMES},
             # a platform's own 👍/👎 under a reply (the intelligent bot's feedback events)
             "reactions": {k: feedback.get(k, 0) for k in REACTIONS},
+            # the after-recovery check each person got the next working morning
+            "after_recovery": {
+                "fine": feedback.get("recheck_fine", 0),
+                "still_missing": feedback.get("recheck_missing", 0),
+            },
             "resolution_rate": round(feedback.get("solved", 0) / answered, 3) if answered else None,
             "resolution_rate_by_channel": {c: round(s / n, 3) for c, s, n in feedback_by_channel},
         },
@@ -173,6 +178,11 @@ async def stats(args: argparse.Namespace, settings: Settings) -> int:
         + (
             f"; reactions: liked {fb['reactions']['liked']}, disliked {fb['reactions']['disliked']}"
             if any(fb["reactions"].values())
+            else ""
+        )
+        + (
+            "; after recovery: fine {fine}, still missing {still_missing}".format(**fb["after_recovery"])
+            if any(fb["after_recovery"].values())
             else ""
         )
     )

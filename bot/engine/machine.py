@@ -59,7 +59,7 @@ def step(
     state = state or ConversationState()
     lead: list[str] = []
     if inbound.kind == "timer":
-        return _timer(catalog, state, inbound, context)
+        return _timer(catalog, state, inbound, context, now)
     if state.node != "new" and _idle(state, context, now):
         lead.append(_speaker(catalog, state, context, inbound).t("idle_restart", minutes=context.idle_minutes))
         state = state.fresh()
@@ -86,7 +86,7 @@ def _idle(state: ConversationState, context: Context, now: datetime) -> bool:
 
 def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
     """False when a playbook change removed what this conversation stands on."""
-    if state.node in ("new", "menu", "end", "forget") or state.node in record.STEPS:
+    if state.node in ("new", "menu", "end", "forget", "followup") or state.node in record.STEPS:
         return True
     book = catalog.playbook(state.playbook)
     if book is None or not state.symptom or book.symptom(state.symptom) is None:
@@ -103,9 +103,15 @@ def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
     return state.node in ("diagnosis", "region") or state.node in book.questions
 
 
-def _timer(catalog: Catalog, state: ConversationState, inbound: Inbound, context: Context) -> Result:
+def _timer(catalog: Catalog, state: ConversationState, inbound: Inbound, context: Context, now: datetime) -> Result:
     sp = _speaker(catalog, state, context, inbound)
     payload = inbound.payload or {}
+    if payload.get("kind") == "followup":  # after an outage: did what was missing come back?
+        state = state.evolve(node="followup", updated_at=now.isoformat())  # a question: the answer isn't idle
+        sp = _speaker(catalog, state, context, inbound)
+        text = sp.t("followup", summary=payload.get("summary", ""), resolved=payload.get("resolved", ""),
+                    records="；".join(payload.get("records") or []))  # fmt: skip
+        return state, [views.view(sp, [text])]
     text = sp.local(payload.get("text"))
     if payload.get("late"):
         text += sp.t("reminder_late")
@@ -204,6 +210,8 @@ class _Turn:
             return self.human(state, lead)
         if state.node == "forget":
             return self.at_forget(state, key, lead)
+        if state.node == "followup":
+            return self.at_followup(state, key, lead)
         if question is not None:
             return self.at_question(state, question, reading, lead)
         if state.node == "region":
@@ -518,6 +526,21 @@ class _Turn:
         if key == "forget_no":
             return self.say(self._resumed(state), [*lead, sp.t("forget_kept")])
         return self.not_understood(state, lead)
+
+    def at_followup(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        """The answer to the after-recovery check: counted for the stats; what is still missing
+        goes to a person where there are any, else the contacts say who can help."""
+        sp = self.sp(state)
+        if key not in ("recheck_fine", "recheck_missing"):
+            return self.not_understood(state, lead)
+        self.effects.append(Feedback(state.symptom, state.cause, key, 0, 0))
+        state = state.evolve(node="end")
+        if key == "recheck_fine":
+            return self.say(state, [*lead, sp.t("followup_fine")])
+        if self.context.support_available:
+            self.effects.append(RequestHandover(sp.t("followup_case")))
+            return self.say(state, [*lead, sp.t("followup_handed_over")])
+        return self.say(state, [*lead, sp.t("followup_missing"), views.contacts_text(sp, views.relevant_contacts(sp))])
 
     def at_region(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         outage = views.region_needed(self.sp(state)) or diagnosis_outage(self.sp(state))

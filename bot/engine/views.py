@@ -153,6 +153,13 @@ def forget_options(sp: Speaker) -> list[Option]:
     return [Option("forget_yes", sp.t("label_forget_yes")), Option("forget_no", sp.t("label_forget_no"))]
 
 
+def followup_options(sp: Speaker) -> list[Option]:
+    return [
+        Option("recheck_fine", sp.t("label_recheck_fine")),
+        Option("recheck_missing", sp.t("label_recheck_missing")),
+    ]
+
+
 def current_cause(sp: Speaker) -> Cause | None:
     return sp.book.cause(sp.state.cause) if sp.book and sp.state.cause else None
 
@@ -162,6 +169,8 @@ def options_at(sp: Speaker) -> list[Option]:
     node = sp.state.node
     if node == "forget":
         return forget_options(sp)
+    if node == "followup":
+        return followup_options(sp)
     if node.startswith("record_"):
         return record_options(sp)
     if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):
@@ -233,6 +242,8 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
     node = sp.state.node
     if node == "forget":
         return _reply(sp, [*lead, sp.t("forget_question")], forget_options(sp))
+    if node == "followup":
+        return _reply(sp, [*lead, sp.t("followup_question")], followup_options(sp))
     if node.startswith("record_"):
         return _reply(sp, [*lead, sp.t(node)], record_options(sp))
     if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.engine.diagnosis import regions, same_region
 from bot.engine.texts import ui_texts
-from bot.engine.types import OutageInfo
+from bot.engine.types import ConversationKey, OutageInfo
 from bot.features.workcal import WorkCalendar
 from bot.i18n import LANGS, pick
 from bot.playbook.catalog import Catalog
@@ -311,6 +311,7 @@ class Outages:
                 await self.store.add_reminder(
                     "checklist", group.channel, group.chat, checklist, morning, None, now, outage_id=outage.id
                 )
+            await self._follow_up(book, outage, now, morning)
         return outage, announcement
 
     async def tell_overdue(self, now: datetime, admin_chats: list[tuple[str, str]]) -> int:
@@ -342,6 +343,26 @@ class Outages:
                 )
             told += 1
         return told
+
+    async def _follow_up(self, book: Playbook, outage: Outage, now: datetime, morning: datetime) -> None:
+        """Each person who talked to the bot, one-to-one, about what the outage affected while it
+        lasted hears from it on the next working morning: what to re-check, their own recorded
+        invoices, and whether it is all there now (a timer into their conversation)."""
+        symptoms = {
+            s.id for s in book.symptoms if not outage.components or book.components_of(s.id) & set(outage.components)
+        }
+        for channel, chat, user, symptom in await self.store.talked_during(outage.started_at, now):
+            if symptom not in symptoms:
+                continue
+            records = await self.store.records(user=f"{channel}:{user}", since=outage.started_at)
+            payload = {
+                "kind": "followup",
+                "summary": outage.summary,
+                "resolved": now.astimezone(self.calendar.tz).strftime("%Y-%m-%d %H:%M"),
+                "records": [f"{r.number} {r.amount} {r.issued_on}" for r in records][:20],
+            }
+            key = ConversationKey(channel, chat, user)
+            await self.store.add_timer(str(key), f"followup:{outage.id}", morning, payload)
 
     def _next_working_morning(self, now: datetime, at: time) -> datetime:
         day = now.astimezone(self.calendar.tz).date() + timedelta(days=1)

@@ -112,11 +112,16 @@ def _inputs(book: Playbook, state: ConversationState, reply: Reply, lang: str, t
         for option in question.options:
             label = pick(option.label, lang)
             yield f"type {label!r}", Inbound(KEY, NOW, text=label)
+    if state.node == "followup" and state.misses == 0:
+        for option in reply.options:
+            yield f"type {option.label!r}", Inbound(KEY, NOW, text=option.label)
     if state.misses < MAX_MISSES and state.node not in ("new", "menu", "end"):
         yield f"type {NONSENSE!r}", Inbound(KEY, NOW, text=NONSENSE)
 
 
 def _starts(book: Playbook, lang: str):
+    followup = {"kind": "followup", "summary": "维护", "resolved": "2026-03-02 09:00", "records": ["12345678 1.00"]}
+    yield "the after-recovery check arrives", Inbound(KEY, NOW, kind="timer", payload=followup)
     for symptom in book.symptoms:
         yield f"press symptom:{symptom.id}", Inbound(KEY, NOW, choice=f"symptom:{symptom.id}")
         for example in symptom.examples.get(lang, []):

@@ -28,6 +28,8 @@ RESERVED_NODES = frozenset(
         "finished",
         "end",
         "region",
+        "forget",
+        "followup",
         DIAGNOSE,
         "record_number",
         "record_amount",

@@ -154,6 +154,23 @@ class OperationsMixin:
         )
         return cursor.rowcount == 1
 
+    async def talked_during(self, since: datetime, until: datetime) -> list[tuple[str, str, str, str | None]]:
+        """(channel, chat, user, symptom) of the one-to-one conversations active in a time span."""
+        rows = await self.db.execute_fetchall(
+            "SELECT channel, chat, user, json_extract(state, '$.symptom') FROM conversations "
+            "WHERE updated_at >= ? AND updated_at <= ? AND chat = user",
+            (to_epoch(since), to_epoch(until)),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def add_timer(self, conversation: str, name: str, due: datetime, payload: dict) -> None:
+        await self._write(
+            "INSERT INTO timers (conversation, name, due_at, payload) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (conversation, name) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload, "
+            "fired_at = NULL",
+            (conversation, name, to_epoch(due), json.dumps(payload, ensure_ascii=False)),
+        )
+
     # ---- personal subscriptions ---------------------------------------------------------------
 
     async def subscribe_person(self, subscription: Subscription, now: datetime) -> None:
