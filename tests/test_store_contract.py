@@ -217,3 +217,17 @@ async def test_forget_and_purge(store):
     later = NOW + timedelta(days=30)
     removed = await store.purge(later, later)
     assert removed["seen"] == 1 and await store.accept("console", "m1", inbound()) is not None
+
+
+async def test_who_talked_during_a_span_and_a_timer_set_twice_is_one(store):
+    one_to_one, group = ConversationKey("telegram", "42", "42"), ConversationKey("telegram", "-100", "43")
+    for number, key in enumerate((one_to_one, group)):
+        await store.accept("telegram", str(number), Inbound(key, NOW, text="发票查不到"))
+    for row in await store.claim():
+        await store.commit(Turn(row.id, row.inbound.key, ConversationState(node="q_where", symptom="blank_query")), NOW)
+    span = (NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert await store.talked_during(*span) == [("telegram", "42", "42", "blank_query")]  # one-to-one only
+    assert await store.talked_during(NOW + timedelta(minutes=1), NOW + timedelta(hours=1)) == []
+    for _ in range(2):
+        await store.add_timer(str(one_to_one), "followup:1", NOW, {"kind": "followup"})
+    assert await store.count("timers") == 1
