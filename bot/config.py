@@ -56,6 +56,12 @@ class CoreSettings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = "text"
     # where people reach this bot's HTTP server (through the proxy): notices link to its /status page
     PUBLIC_BASE_URL: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    # outages noticed from the crowd: at least this many people describing one symptom within the
+    # window, and this many times as many as usual, alert the admins
+    CROWD_ALERT_MIN_REPORTS: int = Field(default=5, ge=2, le=10_000)
+    CROWD_ALERT_WINDOW_MINUTES: int = Field(default=10, ge=1, le=24 * 60)
+    CROWD_ALERT_FACTOR: float = Field(default=3.0, ge=1.0, le=100.0)
+    CROWD_ALERT_SIGNIFICANCE: float = Field(default=1e-4, gt=0, lt=1)  # how rare on a normal day
     INVOICE_READ_TIMEOUT_S: float = Field(default=10.0, gt=0, le=120)  # per photo or file, in a worker process
     INVOICE_READ_PARALLEL: int = Field(default=2, ge=1, le=32)  # files read at once (worker processes)
 

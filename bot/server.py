@@ -14,6 +14,7 @@ from bot import metrics
 from bot.app import open_app
 from bot.channels import registry
 from bot.config import Settings
+from bot.features.crowd import CrowdWatch, crowd_rule
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import Outages
 from bot.http_guard import GuardedHttpProtocol
@@ -67,6 +68,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     outages = Outages(app.store, app.catalog, app.calendar, settings.PUBLIC_BASE_URL)
     worker.duties.append(lambda now: outages.tell_overdue(now, app.platforms.admin_chats()))
     worker.duties.append(MaintenanceWindows(outages).tick)
+    worker.duties.append(CrowdWatch(outages, crowd_rule(settings), app.platforms.admin_chats).tick)
     channels = registry.connect(settings, app.host(worker.wake.set))
     for channel in channels:  # whichever worker reads a file downloads it: every one can
         if (fetch := getattr(channel, "fetch", None)) is not None:

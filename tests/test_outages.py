@@ -11,6 +11,7 @@ from bot.app import open_app
 from bot.channels.registry import Rules
 from bot.config import load_settings
 from bot.engine.types import ConversationKey, Inbound
+from bot.features.crowd import CrowdRule, CrowdWatch
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_until, pick_components, pick_system
 from bot.features.reminders import LATE_MARK, fire_due_reminders
@@ -480,3 +481,67 @@ async def test_after_recovery_each_person_who_talked_about_it_is_asked_the_next_
     assert "主管税务机关" in reply
     (feedback,) = await store.db.execute_fetchall("SELECT outcome FROM feedback")
     assert feedback == ("recheck_missing",)
+
+
+async def _reports(app, when: datetime, symptom_text: str, users: range, channel="telegram"):
+    """People describing a problem, one-to-one, at `when` (through the engine, as they would)."""
+    app.clock.set(when)
+    for user in users:
+        await say(app, symptom_text, user=str(user), chat=str(user), channel=channel)
+        app.clock.set(when)
+
+
+async def test_a_burst_of_people_describing_one_symptom_alerts_the_admins_once(app, monkeypatch):
+    store = app.store
+    outages = Outages(store, app.catalog, app.calendar)
+    admins = [("telegram", ADMIN)]
+    watch = CrowdWatch(outages, CrowdRule(min_reports=5, window=timedelta(minutes=10), factor=3.0), lambda: admins)
+    day = datetime.fromisoformat("2026-03-01T10:00:00+08:00")
+    for hour in range(0, 20, 2):  # the day before: one person every two hours, the usual trickle
+        await _reports(app, day + timedelta(hours=hour), "发票查不到", range(100 + hour, 101 + hour))
+    burst = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
+    await _reports(app, burst, "开出去的发票对方查不到，号码 24112000000016430745", range(200, 204))
+    await _reports(app, burst, "电子税务局打不开", range(300, 303))  # another symptom, fewer people
+    assert await watch.tick(burst + timedelta(minutes=1)) == 0  # four people: not yet
+    await _reports(app, burst + timedelta(minutes=3), "查验平台提示查无此票", range(204, 206))
+    await deliver_all(store, "telegram", burst)
+    assert await watch.tick(burst + timedelta(minutes=4)) == 1
+    (alert,) = await store.open_alerts()
+    assert (alert.symptom, alert.reports) == ("blank_query", 6) and alert.usual < 1
+    assert all("24112000000016430745" not in s for s in alert.samples) and alert.samples
+    (message,) = await deliver_all(store, "telegram", burst + timedelta(minutes=4))
+    assert "【可能有故障 #1】最近 10 分钟有 6 人反映“发票查不到 / 查询结果为空”" in message["text"]
+    assert message["options"][0]["key"] == "alert_declare:1"
+    await _reports(app, burst + timedelta(minutes=5), "发票查不到", range(206, 212))
+    assert await watch.tick(burst + timedelta(minutes=6)) == 0  # the open alert holds back a repeat
+    # one tap declares it: the button's press reaches operations, as on Telegram or WeCom
+    key = ConversationKey("telegram", ADMIN, ADMIN)
+    await app.dispatcher.submit("telegram", "press-1", Inbound(key, app.clock.now(), choice="alert_declare:1"))
+    await app.dispatcher.drain()
+    (declared,) = await deliver_all(store, "telegram", app.clock.now())
+    assert "已发布故障通报（编号 1）" in declared["text"]
+    (outage,) = await store.open_outages()
+    assert outage.summary == "多人反映：发票查不到 / 查询结果为空（正在核实）"
+    assert (await store.alert(1)).outage_id == outage.id and await store.open_alerts() == []
+    assert "已不存在或已处理" in (await say(app, "/outage declare 1"))[0]
+
+
+async def test_where_people_always_report_a_symptom_the_usual_level_keeps_alerts_away(app):
+    outages = Outages(app.store, app.catalog, app.calendar)
+    watch = CrowdWatch(outages, CrowdRule(min_reports=3, window=timedelta(minutes=10), factor=3.0), lambda: [])
+    day = datetime.fromisoformat("2026-03-01T09:00:00+08:00")
+    for slot in range(0, 60 * 8, 10):  # a busy desk: 3 people every 10 minutes, all day
+        await _reports(app, day + timedelta(minutes=slot), "发票查不到", range(1000 + slot, 1003 + slot))
+    now = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
+    await _reports(app, now, "发票查不到", range(5000, 5004))  # four: more than the minimum, as usual
+    assert await watch.tick(now + timedelta(minutes=1)) == 0
+    await _reports(app, now + timedelta(minutes=2), "发票查不到", range(5004, 5012))  # twelve: four times usual
+    assert await watch.tick(now + timedelta(minutes=3)) == 1
+
+
+def test_declaring_from_the_cli(tmp_path):
+    env = {"OUTAGE_BOT_DB": str(tmp_path / "a.db")}
+    missing = run("outage", "start", "--from-alert", "7", env=env)
+    assert missing.returncode == 1 and "no open alert #7" in missing.stderr
+    empty = run("outage", "start", env=env)
+    assert empty.returncode == 1 and "summary is empty" in empty.stderr

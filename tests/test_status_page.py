@@ -16,6 +16,7 @@ from bot.web import build_web
 from tests import browser
 from tests.bot_process import BotProcess
 from tests.conftest import NOW
+from tests.fakes.http_server import wait_until
 from tests.test_cli import run
 from tests.test_telegram import env_for
 
@@ -113,6 +114,24 @@ def test_a_running_bot_opens_and_closes_a_maintenance_window_by_itself(telegram,
             "【发票系统故障通报",
             "【发票系统已恢复",
         ]
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
+
+
+def test_a_running_bot_alerts_its_admin_when_many_report_one_symptom_and_one_tap_declares_it(telegram, tmp_path):
+    bot = BotProcess(tmp_path, env_for(telegram, TELEGRAM_ADMIN_IDS="42", CROWD_ALERT_MIN_REPORTS="5")).start()
+    try:
+        for user in range(101, 106):  # five people, one after another, each in their own chat
+            telegram.push(telegram.message("发票查不到了", user=user))
+        alert = wait_until(
+            lambda: next((s for s in telegram.sent if s["params"]["chat_id"] == 42), None), 30, "the admin's alert"
+        )
+        assert "5 人反映“发票查不到 / 查询结果为空”" in alert["params"]["text"]
+        (button,) = [row[0] for row in alert["params"]["reply_markup"]["inline_keyboard"]]
+        telegram.push(telegram.press(button, alert, user=42))
+        wait_until(lambda: any("已发布故障通报" in s["params"]["text"] for s in telegram.sent), 15, "the declaration")
+        (outage,) = json.loads(httpx.get(f"{bot.url}/status.json").text)["current"]
+        assert outage["summary"].startswith("多人反映：发票查不到")
     finally:
         assert bot.stop() == 0, bot.log.read_text()
 

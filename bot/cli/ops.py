@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
+from bot.features.crowd import CrowdWatch, crowd_rule
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_components, pick_system
 from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
@@ -29,7 +30,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     outage = sub.add_parser("outage", help="declare, update, resolve and list outages")
     actions = outage.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="declare an outage and tell every subscribed group")
-    start.add_argument("--summary", required=True)
+    start.add_argument("--summary", help="what is wrong (required unless --from-alert)")
+    start.add_argument("--from-alert", type=int, metavar="N", help="declare what crowd alert N noticed")
     start.add_argument("--system", help="the system (default: the only playbook's)")
     start.add_argument("--region", help="where it applies, e.g. 北京 or 北京,上海 (the bot asks users where they are)")
     start.add_argument(
@@ -139,7 +141,10 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
             if args.action in ("start", "update"):
                 until = parse_until(args.until, now, settings.tz)
                 promised = args.next_update and parse_moment(args.next_update, now, settings.tz, "--next-update")
-            if args.action == "start":
+            if args.action == "start" and args.from_alert is not None:
+                watch = CrowdWatch(service, crowd_rule(settings), list)
+                result, announcement = await watch.declare(args.from_alert, now, args.summary, args.dry_run)
+            elif args.action == "start":
                 result, announcement = await service.start(
                     book, args.summary, args.region, until, args.link, now, args.dry_run, promised or None,
                     pick_components(book, args.component),

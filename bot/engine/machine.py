@@ -14,7 +14,7 @@ from bot.engine.diagnosis import open_outage, outage_applies
 from bot.engine.from_invoice import invoice_reading, invoice_text
 from bot.engine.intents import correction, intent_of
 from bot.engine.replies import understand
-from bot.engine.summary import render_summary
+from bot.engine.summary import mask, render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
     Answer,
@@ -26,6 +26,7 @@ from bot.engine.types import (
     Inbound,
     RememberRegion,
     Reply,
+    Reported,
     RequestHandover,
     SaveRecord,
     SetTimer,
@@ -353,6 +354,7 @@ class _Turn:
                 return self.say(state.evolve(node="menu"), [*lead, *first])
             return self.say(state.evolve(node="menu"), [*lead, sp.t("not_understood", text=self.text[:80])])
         book, symptom = found
+        self.effects.append(Reported(symptom.id, mask(self.text if self.inbound.choice is None else "")))
         state = state.evolve(
             node="menu",
             playbook=book.id,

@@ -4,6 +4,7 @@ Pure: rendered from the conversation state."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -107,3 +108,12 @@ def _invoice(slot: dict) -> str:
     number = " ".join(p for p in (slot.get("code"), slot.get("number")) if p) or slot.get("value") or slot["text"]
     kind = slot.get("type_zh") or slot.get("outcome")
     return f"{number} ({kind})"
+
+
+_IDENTIFIERS = re.compile(r"[0-9A-Za-z]*\d[0-9A-Za-z]{3,}")  # numbers, tax IDs, phone numbers
+SAID_MAX = 60
+
+
+def mask(text: str) -> str:
+    """A person's words as an admin may see them in an alert: no number or ID, at most 60 characters."""
+    return _IDENTIFIERS.sub("***", " ".join(text.split()))[:SAID_MAX]

@@ -248,4 +248,12 @@ class Forget:
     """Delete everything stored about this user (after they confirmed)."""
 
 
-Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion | RequestHandover | Feedback | Forget
+@dataclass(frozen=True)
+class Reported:
+    """Someone described a symptom: one report, for noticing outages from the crowd."""
+
+    symptom: str
+    said: str  # their words, masked (no numbers or IDs), for the admins' alert
+
+
+Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion | RequestHandover | Feedback | Forget | Reported

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
+from bot.features.crowd import CrowdWatch, crowd_rule
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
@@ -21,6 +22,7 @@ from bot.i18n import pick
 from bot.store.base import Group, OutageConflict, Subscription
 
 COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "subscriptions", "remind", "reminders", "records"})
+DECLARE = "alert_declare:"  # the key of the button under a crowd alert
 PREVIEW = 60  # characters of a reminder's text in /reminders
 
 
@@ -46,13 +48,15 @@ class Operations:
         self.outages = Outages(app.store, app.catalog, app.calendar, app.settings.PUBLIC_BASE_URL)
 
     def handles(self, inbound: Inbound) -> bool:
-        return command_of(inbound) is not None
+        return command_of(inbound) is not None or (inbound.choice or "").startswith(DECLARE)
 
     def t(self, key: str, lang: str, **variables) -> str:
         source = ui_texts()[key]
         return self.app.catalog.templates.render(source.get(lang) or source["zh"], {"lang": lang, **variables})
 
     async def handle(self, inbound: Inbound, lang: str) -> list[str]:
+        if (inbound.choice or "").startswith(DECLARE):  # the button under a crowd alert
+            return await self._outage(inbound, f"declare {inbound.choice.removeprefix(DECLARE)}", lang)
         name, args = command_of(inbound)
         handler = getattr(self, f"_{name}")
         return await handler(inbound, args, lang)
@@ -77,12 +81,23 @@ class Operations:
                 open_ = await self.app.store.open_outages()
                 listing = "; ".join(f"{o.system}: {o.summary}" for o in open_)
                 return [self.t("outage_status", lang, text=listing) if open_ else self.t("outage_none", lang)]
-            if action not in ("start", "update", "resolve", "schedule") or (action != "resolve" and not text):
+            if action not in ("start", "update", "resolve", "schedule", "declare") or (
+                action != "resolve" and not text
+            ):
                 return [self.t("outage_usage", lang)]
             if not self.app.is_admin(inbound.key):
                 return [self.t("admins_only", lang)]
             if action == "schedule":
                 return await self._schedule(book, text, now, lang)
+            if action == "declare":
+                if not text.isdigit():
+                    return [self.t("outage_usage", lang)]
+                watch = CrowdWatch(self.outages, crowd_rule(self.app.settings), list)
+                try:
+                    outage, announcement = await watch.declare(int(text), now)
+                except OutageError:
+                    return [self.t("alert_gone", lang, id=text)]
+                return [self.t("outage_started", lang, id=outage.id, count=len(announcement.groups))]
             text, promised = split_next_update(text)  # "… 下次更新 15:30"
             next_update = parse_moment(promised, now, self.app.settings.tz) if promised else None
             if action == "start":

@@ -23,6 +23,7 @@ from bot.engine.types import (
     Inbound,
     RememberRegion,
     Reply,
+    Reported,
     RequestHandover,
     SaveRecord,
     SetTimer,
@@ -161,6 +162,7 @@ class Dispatcher:
             records=[(e.number, e.amount, e.issued_on, e.counterparty) for e in effects if isinstance(e, SaveRecord)],
             region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
             feedback=[(e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)],
+            reports=[(e.symptom, e.said) for e in effects if isinstance(e, Reported)],
             forget=any(isinstance(e, Forget) for e in effects),
         )
 

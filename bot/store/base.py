@@ -121,6 +121,20 @@ class Maintenance:
     ended_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Alert:
+    """Many more people than usual describe one symptom: an outage the admins have not declared?"""
+
+    id: int
+    symptom: str
+    opened_at: datetime
+    reports: int  # distinct people in the window
+    usual: float  # people in a window of that length, on average over the days before
+    samples: tuple[str, ...]
+    closed_at: datetime | None = None
+    outage_id: int | None = None
+
+
 class OutageConflict(Exception):
     """A system has at most one open outage."""
 
@@ -183,6 +197,7 @@ class Turn:
     records: Sequence[tuple[str, str, str, str]] = ()  # (number, amount, issued_on, counterparty)
     region: str | None = None  # remember where the user is
     feedback: Sequence[tuple[str | None, str | None, str, int, int]] = ()  # symptom, cause, outcome, done, skipped
+    reports: Sequence[tuple[str, str]] = ()  # (symptom, masked words): a symptom described
     forget: bool = False  # delete everything stored about this user first
 
 

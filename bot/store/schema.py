@@ -253,6 +253,27 @@ MIGRATIONS: tuple[str, ...] = (
         cancelled_at REAL
     );
     """,
+    # 15: who described which symptom when (outages noticed from the crowd), and the alerts raised
+    """
+    CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        user TEXT NOT NULL,
+        symptom TEXT NOT NULL,
+        said TEXT
+    );
+    CREATE INDEX reports_at ON reports (at);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        symptom TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        reports INTEGER NOT NULL,
+        usual REAL NOT NULL,
+        samples TEXT,
+        closed_at REAL,
+        outage_id INTEGER
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -185,6 +185,11 @@ class SqlStore(OperationsMixin, CasesMixin):
                     await self.add_record(user, number, amount, issued_on, counterparty, now)
                 if t.region:
                     await self.set_region(user, t.region, now)
+            reports = [
+                (at, f"{t.key.channel}:{t.key.user}", symptom, said) for t in turns for symptom, said in t.reports
+            ]
+            if reports:
+                await db.executemany("INSERT INTO reports (at, user, symptom, said) VALUES (?, ?, ?, ?)", reports)
             # done: the message goes; its dedupe key stays in `seen` until the retention purge. A row
             # already gone was processed by another worker that took over the conversation: then
             # nothing of this transaction may count

@@ -131,6 +131,7 @@ class CasesMixin:
             await db.execute("DELETE FROM records WHERE user = ?", (f"{channel}:{user}",))
             await db.execute("DELETE FROM profiles WHERE user = ?", (f"{channel}:{user}",))
             await db.execute("DELETE FROM subscriptions WHERE user = ?", (f"{channel}:{user}",))
+            await db.execute("DELETE FROM reports WHERE user = ?", (f"{channel}:{user}",))
 
     async def purge(self, queue_before: datetime, log_before: datetime) -> dict[str, int]:
         """Dedupe keys, kept outbox rows and fired timers older than the queue retention; transcript
@@ -144,6 +145,7 @@ class CasesMixin:
                 (to_epoch(queue_before),),
             )
             log = await db.execute("DELETE FROM transcript WHERE at < ?", (to_epoch(log_before),))
+            await db.execute("DELETE FROM reports WHERE at < ?", (to_epoch(log_before),))
             timers = await db.execute(
                 "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < ?", (to_epoch(queue_before),)
             )

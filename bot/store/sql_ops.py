@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.base import (
+    Alert,
     InvoiceRecord,
     Maintenance,
     Outage,
@@ -43,6 +44,11 @@ def _outage(row: Sequence) -> Outage:
 
 def _epoch(moment: datetime | None) -> float | None:
     return to_epoch(moment) if moment is not None else None
+
+
+def _alert(row: Sequence) -> Alert:
+    samples = tuple(json.loads(row[5])) if row[5] else ()
+    return Alert(row[0], row[1], from_epoch(row[2]), row[3], row[4], samples, from_epoch_or_none(row[6]), row[7])
 
 
 def _reminder(row: Sequence) -> Reminder:
@@ -170,6 +176,57 @@ class OperationsMixin:
             "fired_at = NULL",
             (conversation, name, to_epoch(due), json.dumps(payload, ensure_ascii=False)),
         )
+
+    # ---- outages noticed from the crowd --------------------------------------------------------
+
+    async def reporters(self, since: datetime, until: datetime, distinct: bool = True) -> dict[str, int]:
+        """People who described each symptom in [since, until) (or, not `distinct`, reports)."""
+        counted = "COUNT(DISTINCT user)" if distinct else "COUNT(*)"
+        rows = await self.db.execute_fetchall(
+            f"SELECT symptom, {counted} FROM reports WHERE at >= ? AND at < ? GROUP BY symptom",
+            (to_epoch(since), to_epoch(until)),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def first_report_at(self) -> datetime | None:
+        rows = await self.db.execute_fetchall("SELECT MIN(at) FROM reports")
+        return from_epoch_or_none(rows[0][0]) if rows else None
+
+    async def report_samples(self, symptom: str, since: datetime, limit: int = 3) -> list[str]:
+        rows = await self.db.execute_fetchall(
+            "SELECT said FROM reports WHERE symptom = ? AND at >= ? AND said IS NOT NULL AND said != '' "
+            "ORDER BY at DESC LIMIT ?",
+            (symptom, to_epoch(since), limit),
+        )
+        return [r[0] for r in rows]
+
+    async def add_alert(self, symptom: str, now: datetime, reports: int, usual: float, samples: Sequence[str]) -> Alert:
+        alert_id = await self._insert(
+            "INSERT INTO alerts (symptom, opened_at, reports, usual, samples) VALUES (?, ?, ?, ?, ?)",
+            (symptom, to_epoch(now), reports, usual, json.dumps(list(samples), ensure_ascii=False)),
+        )
+        return await self.alert(alert_id)
+
+    async def alert(self, alert_id: int) -> Alert | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, symptom, opened_at, reports, usual, samples, closed_at, outage_id FROM alerts WHERE id = ?",
+            (alert_id,),
+        )
+        return _alert(rows[0]) if rows else None
+
+    async def open_alerts(self) -> list[Alert]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, symptom, opened_at, reports, usual, samples, closed_at, outage_id FROM alerts "
+            "WHERE closed_at IS NULL ORDER BY id"
+        )
+        return [_alert(r) for r in rows]
+
+    async def close_alert(self, alert_id: int, now: datetime, outage_id: int | None = None) -> bool:
+        cursor = await self._write(
+            "UPDATE alerts SET closed_at = ?, outage_id = ? WHERE id = ? AND closed_at IS NULL",
+            (to_epoch(now), outage_id, alert_id),
+        )
+        return cursor.rowcount == 1
 
     # ---- personal subscriptions ---------------------------------------------------------------
 
