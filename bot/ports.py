@@ -116,6 +116,9 @@ class Platform:
     admin_chats: Callable[[Any], list[str]] = lambda settings: []  # the admins' one-to-one chats
     desks: Callable[[Any], list[SupportDesk]] = _no_desks
     buttons: bool = True  # options are pressed, not typed as numbers
+    # options of a message that is no question (an alert's "declare") can be pressed: not where they
+    # show as numbered lines, whose typed number answers the conversation's own question instead
+    presses_anywhere: bool = True
     chat_group_kind: str | None = None  # what /subscribe in one of its group chats registers
     reminds_in_chat: bool = True  # a reminder may be set for the chat it is asked in
     group_kinds: tuple[GroupKind, ...] = field(default=())

@@ -68,7 +68,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     outages = Outages(app.store, app.catalog, app.calendar, settings.PUBLIC_BASE_URL)
     worker.duties.append(lambda now: outages.tell_overdue(now, app.platforms.admin_chats()))
     worker.duties.append(MaintenanceWindows(outages).tick)
-    worker.duties.append(CrowdWatch(outages, crowd_rule(settings), app.platforms.admin_chats).tick)
+    crowd = CrowdWatch(outages, crowd_rule(settings), app.platforms.admin_chats, app.platforms.presses_anywhere)
+    worker.duties.append(crowd.tick)
     channels = registry.connect(settings, app.host(worker.wake.set))
     for channel in channels:  # whichever worker reads a file downloads it: every one can
         if (fetch := getattr(channel, "fetch", None)) is not None:

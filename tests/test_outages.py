@@ -545,3 +545,19 @@ def test_declaring_from_the_cli(tmp_path):
     assert missing.returncode == 1 and "no open alert #7" in missing.stderr
     empty = run("outage", "start", env=env)
     assert empty.returncode == 1 and "summary is empty" in empty.stderr
+
+
+async def test_a_crowd_alert_offers_a_button_only_where_one_can_be_pressed(app):
+    outages = Outages(app.store, app.catalog, app.calendar)
+    admins = [("telegram", ADMIN), ("wecom", "caiwu")]
+    rules = Rules(load_settings())
+    watch = CrowdWatch(outages, CrowdRule(min_reports=2), lambda: admins, rules.presses_anywhere)
+    now = app.clock.now()
+    await _reports(app, now, "发票查不到", range(400, 403))
+    await deliver_all(app.store, "telegram", now)
+    later = now + timedelta(minutes=1)
+    assert await watch.tick(later) == 1
+    (telegram,) = await deliver_all(app.store, "telegram", later)
+    (wecom,) = await deliver_all(app.store, "wecom", later)
+    assert telegram["options"] and not wecom["options"]  # WeCom app options are typed numbers
+    assert "/outage declare 1" in wecom["text"]

@@ -72,6 +72,10 @@ class Rules:
         platform = self._platform(channel)
         return platform is not None and platform.buttons
 
+    def presses_anywhere(self, channel: str) -> bool:
+        platform = self._platform(channel)
+        return platform is not None and platform.presses_anywhere
+
     def chat_group_kind(self, channel: str) -> str | None:
         platform = self._platform(channel)
         return platform.chat_group_kind if platform is not None else None

@@ -65,9 +65,15 @@ def unusual(people: int, usual: float, rule: CrowdRule) -> bool:
 
 
 class CrowdWatch:
-    def __init__(self, outages: Outages, rule: CrowdRule, admin_chats: Callable[[], list[tuple[str, str]]]):
+    def __init__(
+        self,
+        outages: Outages,
+        rule: CrowdRule,
+        admin_chats: Callable[[], list[tuple[str, str]]],
+        presses: Callable[[str], bool] = lambda channel: True,  # the channel shows a pressable button
+    ):
         self.outages, self.store, self.catalog = outages, outages.store, outages.catalog
-        self.rule, self.admin_chats = rule, admin_chats
+        self.rule, self.admin_chats, self.presses = rule, admin_chats, presses
 
     async def usual(self, now: datetime) -> dict[str, float]:
         """Reports per window, per symptom, at this time of day on the days before (up to a week;
@@ -121,8 +127,13 @@ class CrowdWatch:
             for lang in LANGS
         )  # fmt: skip
         label = " / ".join(ui_texts()["label_declare"][lang] for lang in LANGS)
-        payload = {"text": text, "options": [{"key": f"alert_declare:{alert.id}", "label": label}], "lang": "zh"}
-        return [OutboundMessage(channel, chat, payload) for channel, chat in self.admin_chats()]
+        button = [{"key": f"alert_declare:{alert.id}", "label": label}]
+        return [
+            OutboundMessage(
+                channel, chat, {"text": text, "options": button if self.presses(channel) else [], "lang": "zh"}
+            )
+            for channel, chat in self.admin_chats()
+        ]
 
     async def declare(self, alert_id: int, now: datetime, summary: str | None = None, dry_run: bool = False):
         """The alert's outage, declared (and announced): (outage, announcement). OutageError if

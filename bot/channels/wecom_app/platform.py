@@ -59,6 +59,7 @@ PLATFORM = Platform(
     admin_chats=lambda settings: sorted(settings.WECOM_ADMIN_USERS),
     desks=_desks,
     buttons=True,
+    presses_anywhere=False,  # its options are numbered lines of text
     reminds_in_chat=False,  # its callbacks are one-to-one: a reminder names the group it is for
     group_kinds=(
         GroupKind(
