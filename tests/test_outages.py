@@ -147,7 +147,7 @@ async def say(app, text, user=ADMIN, chat=GROUP, channel="telegram", title="财�
 
 
 async def test_subscribing_a_group_needs_an_admin_in_it(app):
-    assert "在这里订阅故障通知" in (await say(app, "/subscribe", chat=ADMIN))[0]  # one-to-one: a personal one
+    assert "想在这里收到哪些部分的故障通知" in (await say(app, "/subscribe", chat=ADMIN))[0]  # one-to-one: personal
     assert await say(app, "/subscribe", user=MEMBER) == ["抱歉，只有管理员可以使用这个命令。"]
     assert await say(app, "/subscribe") == ["本群已订阅故障通报和提醒。"]
     (group,) = await app.store.groups()
@@ -324,7 +324,8 @@ async def test_the_first_message_during_an_outage_hears_of_it_before_anything_el
 
 async def test_anyone_subscribes_in_their_own_chat_to_the_parts_and_province_they_care_about(app):
     store, clock = app.store, app.clock
-    assert "/subscribe 查验平台 乐企 北京" in (await say(app, "/subscribe", user="7001", chat="7001"))[0]
+    (asked,) = await say(app, "/subscribe", user="7001", chat="7001")  # alone: a short conversation
+    assert "想在这里收到哪些部分的故障通知" in asked and "查验平台 乐企 北京" in asked
     (refused,) = await say(app, "/subscribe 打印机", user="7001", chat="7001")
     assert "“打印机”既不是系统的组成部分，也不是省份" in refused
     (done,) = await say(app, "/subscribe 乐企 查验平台 北京市", user="7001", chat="7001")
@@ -561,3 +562,24 @@ async def test_a_crowd_alert_offers_a_button_only_where_one_can_be_pressed(app):
     (wecom,) = await deliver_all(app.store, "wecom", later)
     assert telegram["options"] and not wecom["options"]  # WeCom app options are typed numbers
     assert "/outage declare 1" in wecom["text"]
+
+
+async def test_subscribe_asks_which_parts_and_where_and_takes_a_press_or_words(app):
+    store = app.store
+    (asked,) = await say(app, "/subscribe", user="7101", chat="7101")
+    assert "可选：查验平台、电子发票服务平台（数电）、乐企直连" in asked
+    (answer,) = await say(app, "查验平台 乐企 北京", user="7101", chat="7101")
+    assert "已订阅：查验平台、乐企直连（北京）" in answer
+    (subscription,) = await store.subscriptions("telegram:7101")
+    assert (subscription.components, subscription.region) == (("verify", "leqi"), "北京")
+    await say(app, "/subscribe", user="7102", chat="7102")
+    (unknown,) = await say(app, "打印机", user="7102", chat="7102")
+    assert "“打印机”既不是系统的组成部分，也不是省份" in unknown
+    key = ConversationKey("telegram", "7102", "7102")
+    await app.dispatcher.submit("telegram", "press-all", Inbound(key, app.clock.now(), choice="subscribe_all"))
+    await app.dispatcher.drain()
+    (pressed,) = [p for p in await deliver_all(store, "telegram", app.clock.now()) if p.get("user") == "7102"]
+    assert "已订阅：全部部分（全部地区）" in pressed["text"]
+    await say(app, "/subscribe", user="7103", chat="7103")
+    assert "没有订阅" in (await say(app, "算了", user="7103", chat="7103"))[0]
+    assert [s.user for s in await store.subscriptions()] == ["telegram:7101", "telegram:7102"]

@@ -14,6 +14,7 @@ from bot.engine.diagnosis import open_outage, outage_applies
 from bot.engine.from_invoice import invoice_reading, invoice_text
 from bot.engine.intents import correction, intent_of
 from bot.engine.replies import understand
+from bot.engine.subscribe import SubscribeError, parse_subscription
 from bot.engine.summary import mask, render_summary
 from bot.engine.texts import Speaker
 from bot.engine.types import (
@@ -30,6 +31,7 @@ from bot.engine.types import (
     RequestHandover,
     SaveRecord,
     SetTimer,
+    Subscribe,
 )
 from bot.engine.understanding import (
     Reading,
@@ -87,7 +89,7 @@ def _idle(state: ConversationState, context: Context, now: datetime) -> bool:
 
 def _still_valid(catalog: Catalog, state: ConversationState) -> bool:
     """False when a playbook change removed what this conversation stands on."""
-    if state.node in ("new", "menu", "end", "forget", "followup") or state.node in record.STEPS:
+    if state.node in ("new", "menu", "end", "forget", "followup", "subscribe") or state.node in record.STEPS:
         return True
     book = catalog.playbook(state.playbook)
     if book is None or not state.symptom or book.symptom(state.symptom) is None:
@@ -195,6 +197,8 @@ class _Turn:
                 return self.which(state, got.tied, lead)
             if key is None and got.loose and state.node in LOOSE_NODES and intent_of(typed) is None:
                 key = got.loose
+        if state.node == "subscribe":  # its words are parts and a province, read before intents
+            return self.at_subscribe(state, key, lead)
         if key is None and typed and state.node != "forget":
             intent = intent_of(typed)
             if intent is not None:
@@ -529,6 +533,32 @@ class _Turn:
             return self.say(self._resumed(state), [*lead, sp.t("forget_kept")])
         return self.not_understood(state, lead)
 
+    def at_subscribe(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
+        """Which parts, and where: a button for one part or all of them, or words for several and a
+        province ("查验平台 乐企 北京")."""
+        sp = self.sp(state)
+        book = views.subscription_book(sp)
+        typed = self.text if self.inbound.choice is None else ""
+        if key == "cancel_subscribe" or intent_of(typed) in ("cancel", "back"):
+            return self.say(self._resumed(state), [*lead, sp.t("subscribe_cancelled")])
+        if typed:  # words: several parts and a province, read as a whole
+            try:
+                components, region = parse_subscription(book, typed)
+            except SubscribeError as exc:
+                if (intent := intent_of(typed)) is not None:  # "转人工", "help": said, not parts
+                    return self.said(state, intent, lead)
+                titles = views.component_titles(sp, book, None)
+                return self.say(state, [*lead, sp.t("personal_subscribe_unknown", name=str(exc)[:40], text=titles)])
+        elif key == "subscribe_all":
+            components, region = (), None
+        elif key and key.startswith("subscribe:"):
+            components, region = (key.removeprefix("subscribe:"),), None
+        else:
+            return self.not_understood(state, lead)
+        self.effects.append(Subscribe(components, region))
+        described = views.subscription_text(sp, book, components, region)
+        return self.say(self._resumed(state), [*lead, sp.t("personal_subscribed", text=described)])
+
     def at_followup(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:
         """The answer to the after-recovery check: counted for the stats; what is still missing
         goes to a person where there are any, else the contacts say who can help."""
@@ -672,6 +702,9 @@ class _Turn:
         if name == "forget":
             resume = state.node if state.node != "forget" else state.resume
             return self.say(state.evolve(node="forget", resume=resume), lead)
+        if name == "subscribe":  # in a one-to-one chat, without words (with them, operations take it)
+            resume = state.node if state.node != "subscribe" else state.resume
+            return self.say(state.evolve(node="subscribe", resume=resume), lead)
         if name == "record":
             resume = state.resume if state.node in record.STEPS else state.node
             return self.say(state.evolve(node="record_number", draft={}, resume=resume), lead)

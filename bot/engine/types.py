@@ -256,4 +256,23 @@ class Reported:
     said: str  # their words, masked (no numbers or IDs), for the admins' alert
 
 
-Effect = Reply | SetTimer | CancelTimer | SaveRecord | RememberRegion | RequestHandover | Feedback | Forget | Reported
+@dataclass(frozen=True)
+class Subscribe:
+    """This person wants outage notices in this chat, for these components (none: all) and province."""
+
+    components: tuple[str, ...]
+    region: str | None
+
+
+Effect = (
+    Reply
+    | SetTimer
+    | CancelTimer
+    | SaveRecord
+    | RememberRegion
+    | RequestHandover
+    | Feedback
+    | Forget
+    | Reported
+    | Subscribe
+)

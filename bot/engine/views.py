@@ -12,7 +12,7 @@ from bot.engine.diagnosis import open_outage, outage_applies, rank, top
 from bot.engine.replies import Choice, make_choice
 from bot.engine.texts import Speaker, ui_texts
 from bot.engine.types import CauseScore, Option, OutageInfo, Reply
-from bot.playbook.model import Cause, Question, Symptom
+from bot.playbook.model import Cause, Playbook, Question, Symptom
 
 # Buttons that work wherever the conversation is, even when the node doesn't show them.
 GLOBAL_KEYS = frozenset({"human", "contacts", "summary", "restart", "back"})
@@ -153,6 +153,32 @@ def forget_options(sp: Speaker) -> list[Option]:
     return [Option("forget_yes", sp.t("label_forget_yes")), Option("forget_no", sp.t("label_forget_no"))]
 
 
+def subscription_book(sp: Speaker) -> Playbook | None:
+    return sp.book or (sp.catalog.playbooks[0] if sp.catalog.playbooks else None)
+
+
+def component_titles(sp: Speaker, book: Playbook | None, ids: tuple[str, ...] | None) -> str:
+    """The components' titles (all of them when `ids` is None), joined as the language joins lists."""
+    parts = [c for c in (book.components if book else []) if ids is None or c.id in ids]
+    return ("、" if sp.lang == "zh" else ", ").join(sp.local(c.title) for c in parts)
+
+
+def subscription_text(sp: Speaker, book: Playbook | None, components: tuple[str, ...], region: str | None) -> str:
+    parts = component_titles(sp, book, components) if components else sp.t("subscribe_every_part")
+    return (
+        f"{parts}（{region or sp.t('subscribe_everywhere')}）"
+        if sp.lang == "zh"
+        else (f"{parts} ({region or sp.t('subscribe_everywhere')})")
+    )
+
+
+def subscribe_options(sp: Speaker) -> list[Option]:
+    book = subscription_book(sp)
+    parts = [Option(f"subscribe:{c.id}", sp.local(c.title)) for c in (book.components if book else [])]
+    return [Option("subscribe_all", sp.t("label_subscribe_all")), *parts,
+            Option("cancel_subscribe", sp.t("label_cancel"))]  # fmt: skip
+
+
 def followup_options(sp: Speaker) -> list[Option]:
     return [
         Option("recheck_fine", sp.t("label_recheck_fine")),
@@ -171,6 +197,8 @@ def options_at(sp: Speaker) -> list[Option]:
         return forget_options(sp)
     if node == "followup":
         return followup_options(sp)
+    if node == "subscribe":
+        return subscribe_options(sp)
     if node.startswith("record_"):
         return record_options(sp)
     if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):
@@ -244,6 +272,9 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
         return _reply(sp, [*lead, sp.t("forget_question")], forget_options(sp))
     if node == "followup":
         return _reply(sp, [*lead, sp.t("followup_question")], followup_options(sp))
+    if node == "subscribe":
+        question = sp.t("subscribe_question", text=component_titles(sp, subscription_book(sp), None))
+        return _reply(sp, [*lead, question], subscribe_options(sp))
     if node.startswith("record_"):
         return _reply(sp, [*lead, sp.t(node)], record_options(sp))
     if node == "region" and (outage := open_outage(sp.book, sp.context, sp.state.symptom) if sp.book else None):

@@ -11,13 +11,13 @@ them inside the same transaction that records the reply and marks the message do
 
 from __future__ import annotations
 
+from bot.engine.subscribe import SubscribeError, parse_subscription
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
 from bot.features.crowd import CrowdWatch, crowd_rule
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
-from bot.features.subscriptions import SubscribeError, parse_subscription
 from bot.i18n import pick
 from bot.store.base import Group, OutageConflict, Subscription
 
@@ -48,7 +48,12 @@ class Operations:
         self.outages = Outages(app.store, app.catalog, app.calendar, app.settings.PUBLIC_BASE_URL)
 
     def handles(self, inbound: Inbound) -> bool:
-        return command_of(inbound) is not None or (inbound.choice or "").startswith(DECLARE)
+        if (inbound.choice or "").startswith(DECLARE):
+            return True
+        command = command_of(inbound)
+        # "/subscribe" alone in one's own chat: the conversation asks which parts, and where
+        asks = command == ("subscribe", "") and inbound.key.chat == inbound.key.user
+        return command is not None and not asks
 
     def t(self, key: str, lang: str, **variables) -> str:
         source = ui_texts()[key]
@@ -164,12 +169,10 @@ class Operations:
             book = pick_system(self.app.catalog, None)
         except OutageError as exc:  # several systems: which one can't be said here yet
             return [str(exc)]
-        listing = self._components(book, lang)
-        if not args:
-            return [self.t("personal_subscribe_help", lang, text=listing)]
-        try:
+        try:  # "/subscribe" alone is a conversation (the engine's); here the words come with it
             components, region = parse_subscription(book, args)
         except SubscribeError as exc:
+            listing = self._components(book, lang)
             return [self.t("personal_subscribe_unknown", lang, name=str(exc)[:40], text=listing)]
         await store.subscribe_person(
             Subscription(user, key.channel, key.chat, components, region), self.app.clock.now()

@@ -112,6 +112,9 @@ def _inputs(book: Playbook, state: ConversationState, reply: Reply, lang: str, t
         for option in question.options:
             label = pick(option.label, lang)
             yield f"type {label!r}", Inbound(KEY, NOW, text=label)
+    if state.node == "subscribe" and state.misses == 0:
+        for words in ("查验平台 乐企 北京", "all", "打印机"):
+            yield f"type {words!r}", Inbound(KEY, NOW, text=words)
     if state.node == "followup" and state.misses == 0:
         for option in reply.options:
             yield f"type {option.label!r}", Inbound(KEY, NOW, text=option.label)
@@ -122,6 +125,7 @@ def _inputs(book: Playbook, state: ConversationState, reply: Reply, lang: str, t
 def _starts(book: Playbook, lang: str):
     followup = {"kind": "followup", "summary": "维护", "resolved": "2026-03-02 09:00", "records": ["12345678 1.00"]}
     yield "the after-recovery check arrives", Inbound(KEY, NOW, kind="timer", payload=followup)
+    yield "type '/subscribe'", Inbound(KEY, NOW, text="/subscribe")
     for symptom in book.symptoms:
         yield f"press symptom:{symptom.id}", Inbound(KEY, NOW, choice=f"symptom:{symptom.id}")
         for example in symptom.examples.get(lang, []):

@@ -27,6 +27,7 @@ from bot.engine.types import (
     RequestHandover,
     SaveRecord,
     SetTimer,
+    Subscribe,
 )
 from bot.playbook.catalog import Catalog
 from bot.runtime.attachments import Attachments, pending
@@ -163,6 +164,7 @@ class Dispatcher:
             region=next((e.region for e in effects if isinstance(e, RememberRegion)), None),
             feedback=[(e.symptom, e.cause, e.outcome, e.done, e.skipped) for e in effects if isinstance(e, Feedback)],
             reports=[(e.symptom, e.said) for e in effects if isinstance(e, Reported)],
+            subscription=next(((e.components, e.region) for e in effects if isinstance(e, Subscribe)), None),
             forget=any(isinstance(e, Forget) for e in effects),
         )
 

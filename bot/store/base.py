@@ -198,6 +198,7 @@ class Turn:
     region: str | None = None  # remember where the user is
     feedback: Sequence[tuple[str | None, str | None, str, int, int]] = ()  # symptom, cause, outcome, done, skipped
     reports: Sequence[tuple[str, str]] = ()  # (symptom, masked words): a symptom described
+    subscription: tuple[tuple[str, ...], str | None] | None = None  # (components, region) wanted here
     forget: bool = False  # delete everything stored about this user first
 
 

@@ -24,6 +24,7 @@ from bot.store.base import (
     OutboxRow,
     Retry,
     Sent,
+    Subscription,
     TimerRow,
     Turn,
 )
@@ -185,6 +186,10 @@ class SqlStore(OperationsMixin, CasesMixin):
                     await self.add_record(user, number, amount, issued_on, counterparty, now)
                 if t.region:
                     await self.set_region(user, t.region, now)
+                if t.subscription is not None:
+                    parts, region = t.subscription
+                    wanted = Subscription(user, t.key.channel, t.key.chat, parts, region)
+                    await self.subscribe_person(wanted, now)
             reports = [
                 (at, f"{t.key.channel}:{t.key.user}", symptom, said) for t in turns for symptom, said in t.reports
             ]

@@ -1,6 +1,7 @@
-"""Personal subscriptions in words: `/subscribe 查验平台 乐企 北京` → the components (by id, title or
-alias) and the province; `全部` / `all` for every component; nothing named for a component means
-all of them, nothing named for a province means everywhere."""
+"""Personal subscriptions in words: `/subscribe 查验平台 乐企 北京`, or the answer to "which parts,
+where?" after `/subscribe` → the components (by id, title or alias) and the province; `全部` /
+`all` for every component; nothing named for a component means all of them, nothing named for a
+province means everywhere. Pure: the engine asks, the operations save."""
 
 from __future__ import annotations
 
