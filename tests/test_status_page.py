@@ -1,5 +1,6 @@
-"""GET /status and /status.json: what is broken where, for anyone, without personal data; the page
-as a real browser shows it at phone and desktop widths; notices link to it."""
+"""Outage communication end to end: the status page (GET /status and /status.json, for anyone,
+nothing personal, as a real browser shows it at phone and desktop widths), and a running bot's
+promised updates, maintenance windows, subscriptions and crowd alerts through the platform fakes."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from tests import browser
 from tests.bot_process import BotProcess
 from tests.conftest import NOW
 from tests.fakes.http_server import wait_until
+from tests.fakes.wecom_api import WeComCallbacks
 from tests.test_cli import run
 from tests.test_telegram import env_for
+from tests.test_wecom import wecom_env
 
 
 @pytest.fixture
@@ -154,5 +157,32 @@ def test_the_page_in_a_real_browser_at_phone_and_desktop_widths(telegram, tmp_pa
                 assert ImageStat.Stat(image.convert("L")).stddev[0] > 10  # something drawn, not a blank page
         english = browser.dom(chromium, f"{url}?lang=en", 390)
         assert "Current outages" in english and "Expected back" in english
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()
+
+
+def test_through_wecom_a_person_subscribes_and_hears_of_outages_and_the_admin_of_a_crowd(wecom, tmp_path):
+    bot = BotProcess(tmp_path, wecom_env(wecom, WECOM_ADMIN_USERS="caiwu-admin", CROWD_ALERT_MIN_REPORTS="3")).start()
+    callbacks, url = WeComCallbacks(httpx.Client()), f"{bot.url}/wecom/callback"
+
+    def say(user: str, text: str) -> None:
+        params, body = callbacks.envelope(callbacks.text_xml(user, text, callbacks.next_id()))
+        assert httpx.post(url, params=params, content=body).status_code == 200
+
+    try:
+        say("lisi", "/subscribe 查验平台 北京")
+        wait_until(lambda: any("已订阅：查验平台（北京）" in s["content"] for s in wecom.sent), 15, "the subscription")
+        env = {"OUTAGE_BOT_DB": bot.env["OUTAGE_BOT_DB"]}
+        started = run("outage", "start", "--summary", "查验平台维护", "--component", "verify", "--region", "北京",
+                      env=env)  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        wait_until(lambda: any(s["to"] == "lisi" and "查验平台维护" in s["content"] for s in wecom.sent), 15, "lisi")
+        for user in ("zhang", "wang", "zhao"):
+            say(user, "电子税务局打不开")
+        alert = wait_until(
+            lambda: next((s for s in wecom.sent if s["to"] == "caiwu-admin"), None), 30, "the admin's alert"
+        )
+        assert "3 人反映“系统打不开" in alert["content"] and "/outage declare 1" in alert["content"]
+        assert "1. 宣布故障" not in alert["content"]  # no numbered option: typed numbers answer questions
     finally:
         assert bot.stop() == 0, bot.log.read_text()
