@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.app import load_playbooks_for, open_store
 from bot.config import Settings
-from bot.features.crowd import CrowdWatch, crowd_rule
+from bot.features.crowd import declare
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, parse_until, pick_components, pick_system
 from bot.features.remind_parse import RemindError, RemindSpec, parse_remind
@@ -142,8 +142,7 @@ async def outage(args: argparse.Namespace, settings: Settings) -> int:
                 until = parse_until(args.until, now, settings.tz)
                 promised = args.next_update and parse_moment(args.next_update, now, settings.tz, "--next-update")
             if args.action == "start" and args.from_alert is not None:
-                watch = CrowdWatch(service, crowd_rule(settings), list)
-                result, announcement = await watch.declare(args.from_alert, now, args.summary, args.dry_run)
+                result, announcement = await declare(service, args.from_alert, now, args.summary, args.dry_run)
             elif args.action == "start":
                 result, announcement = await service.start(
                     book, args.summary, args.region, until, args.link, now, args.dry_run, promised or None,

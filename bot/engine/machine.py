@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.engine import record, views
+from bot.engine import record, subscribe, views
 from bot.engine.answer_words import reports_done
 from bot.engine.diagnosis import open_outage, outage_applies
 from bot.engine.from_invoice import invoice_reading, invoice_text
@@ -547,7 +547,7 @@ class _Turn:
             except SubscribeError as exc:
                 if (intent := intent_of(typed)) is not None:  # "转人工", "help": said, not parts
                     return self.said(state, intent, lead)
-                titles = views.component_titles(sp, book, None)
+                titles = subscribe.titles(book, None, sp.lang)
                 return self.say(state, [*lead, sp.t("personal_subscribe_unknown", name=str(exc)[:40], text=titles)])
         elif key == "subscribe_all":
             components, region = (), None
@@ -556,7 +556,7 @@ class _Turn:
         else:
             return self.not_understood(state, lead)
         self.effects.append(Subscribe(components, region))
-        described = views.subscription_text(sp, book, components, region)
+        described = subscribe.described(book, components, region, sp.lang)
         return self.say(self._resumed(state), [*lead, sp.t("personal_subscribed", text=described)])
 
     def at_followup(self, state: ConversationState, key: str | None, lead: list[str]) -> Result:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from bot.checks.regions import PROVINCES
+from bot.engine.texts import ui_texts
 from bot.playbook.model import Playbook
 
 ALL_WORDS = {"全部", "所有", "全部组件", "all", "everything"}
@@ -38,3 +39,17 @@ def parse_subscription(book: Playbook, words: str) -> tuple[tuple[str, ...], str
         else:
             raise SubscribeError(word)
     return tuple(c.id for c in book.components if c.id in parts), region
+
+
+def titles(book: Playbook | None, ids: tuple[str, ...] | None, lang: str) -> str:
+    """The components' titles (all of them when `ids` is None), joined as the language joins lists."""
+    parts = [c for c in (book.components if book else []) if ids is None or c.id in ids]
+    return ("、" if lang == "zh" else ", ").join(c.title.get(lang) or c.title.get("zh", c.id) for c in parts)
+
+
+def described(book: Playbook | None, components: tuple[str, ...], region: str | None, lang: str) -> str:
+    """A subscription as people read it: "查验平台、乐企直连（北京）", "全部部分（全部地区）"."""
+    words = ui_texts()
+    parts = titles(book, components, lang) if components else words["subscribe_every_part"][lang]
+    where = region or words["subscribe_everywhere"][lang]
+    return f"{parts}（{where}）" if lang == "zh" else f"{parts} ({where})"

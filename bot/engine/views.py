@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.engine import subscribe
 from bot.engine.diagnosis import open_outage, outage_applies, rank, top
 from bot.engine.replies import Choice, make_choice
 from bot.engine.texts import Speaker, ui_texts
@@ -157,21 +158,6 @@ def subscription_book(sp: Speaker) -> Playbook | None:
     return sp.book or (sp.catalog.playbooks[0] if sp.catalog.playbooks else None)
 
 
-def component_titles(sp: Speaker, book: Playbook | None, ids: tuple[str, ...] | None) -> str:
-    """The components' titles (all of them when `ids` is None), joined as the language joins lists."""
-    parts = [c for c in (book.components if book else []) if ids is None or c.id in ids]
-    return ("、" if sp.lang == "zh" else ", ").join(sp.local(c.title) for c in parts)
-
-
-def subscription_text(sp: Speaker, book: Playbook | None, components: tuple[str, ...], region: str | None) -> str:
-    parts = component_titles(sp, book, components) if components else sp.t("subscribe_every_part")
-    return (
-        f"{parts}（{region or sp.t('subscribe_everywhere')}）"
-        if sp.lang == "zh"
-        else (f"{parts} ({region or sp.t('subscribe_everywhere')})")
-    )
-
-
 def subscribe_options(sp: Speaker) -> list[Option]:
     book = subscription_book(sp)
     parts = [Option(f"subscribe:{c.id}", sp.local(c.title)) for c in (book.components if book else [])]
@@ -273,7 +259,7 @@ def view(sp: Speaker, lead: list[str] | None = None) -> Reply:
     if node == "followup":
         return _reply(sp, [*lead, sp.t("followup_question")], followup_options(sp))
     if node == "subscribe":
-        question = sp.t("subscribe_question", text=component_titles(sp, subscription_book(sp), None))
+        question = sp.t("subscribe_question", text=subscribe.titles(subscription_book(sp), None, sp.lang))
         return _reply(sp, [*lead, question], subscribe_options(sp))
     if node.startswith("record_"):
         return _reply(sp, [*lead, sp.t(node)], record_options(sp))

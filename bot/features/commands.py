@@ -11,14 +11,13 @@ them inside the same transaction that records the reply and marks the message do
 
 from __future__ import annotations
 
-from bot.engine.subscribe import SubscribeError, parse_subscription
+from bot.engine.subscribe import SubscribeError, described, parse_subscription, titles
 from bot.engine.texts import ui_texts
 from bot.engine.types import Inbound
-from bot.features.crowd import CrowdWatch, crowd_rule
+from bot.features.crowd import declare
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import OutageError, Outages, parse_moment, pick_system, split_next_update
 from bot.features.remind_parse import CancelSpec, RemindError, parse_remind
-from bot.i18n import pick
 from bot.store.base import Group, OutageConflict, Subscription
 
 COMMANDS = frozenset({"outage", "subscribe", "unsubscribe", "subscriptions", "remind", "reminders", "records"})
@@ -97,9 +96,8 @@ class Operations:
             if action == "declare":
                 if not text.isdigit():
                     return [self.t("outage_usage", lang)]
-                watch = CrowdWatch(self.outages, crowd_rule(self.app.settings), list)
                 try:
-                    outage, announcement = await watch.declare(int(text), now)
+                    outage, announcement = await declare(self.outages, int(text), now)
                 except OutageError:
                     return [self.t("alert_gone", lang, id=text)]
                 return [self.t("outage_started", lang, id=outage.id, count=len(announcement.groups))]
@@ -172,12 +170,12 @@ class Operations:
         try:  # "/subscribe" alone is a conversation (the engine's); here the words come with it
             components, region = parse_subscription(book, args)
         except SubscribeError as exc:
-            listing = self._components(book, lang)
+            listing = titles(book, None, lang)
             return [self.t("personal_subscribe_unknown", lang, name=str(exc)[:40], text=listing)]
         await store.subscribe_person(
             Subscription(user, key.channel, key.chat, components, region), self.app.clock.now()
         )
-        return [self.t("personal_subscribed", lang, text=self._described(components, region, lang))]
+        return [self.t("personal_subscribed", lang, text=described(book, components, region, lang))]
 
     async def _subscriptions(self, inbound: Inbound, args: str, lang: str) -> list[str]:
         key = inbound.key
@@ -185,19 +183,8 @@ class Operations:
         if not mine:
             return [self.t("personal_none", lang)]
         (subscription,) = mine
-        text = self._described(subscription.components, subscription.region, lang)
+        text = described(self.app.catalog.playbooks[0], subscription.components, subscription.region, lang)
         return [self.t("personal_listing", lang, text=text)]
-
-    @staticmethod
-    def _components(book, lang: str) -> str:
-        return ("、" if lang == "zh" else ", ").join(pick(c.title, lang) for c in book.components)
-
-    def _described(self, components: tuple[str, ...], region: str | None, lang: str) -> str:
-        parts = [c for book in self.app.catalog.playbooks for c in book.components if c.id in components]
-        titles = [pick(c.title, lang) for c in parts]
-        if lang == "zh":
-            return f"{'、'.join(titles) or '全部组件'}（{region or '全部地区'}）"
-        return f"{', '.join(titles) or 'every component'} ({region or 'all regions'})"
 
     # ---- reminders ----------------------------------------------------------------------------
 

@@ -135,18 +135,20 @@ class CrowdWatch:
             for channel, chat in self.admin_chats()
         ]
 
-    async def declare(self, alert_id: int, now: datetime, summary: str | None = None, dry_run: bool = False):
-        """The alert's outage, declared (and announced): (outage, announcement). OutageError if
-        the alert is unknown or closed."""
-        alert = await self.store.alert(alert_id)
-        if alert is None or alert.closed_at is not None:
-            raise OutageError(f"no open alert #{alert_id}")
-        book, symptom = self.catalog.find_symptom(alert.symptom)
-        said = ui_texts()["crowd_summary"]["zh"]
-        summary = summary or self.catalog.templates.render(said, {"symptom": pick(symptom.title, "zh")})
-        if dry_run:
-            return await self.outages.start(book, summary, None, None, None, now, dry_run=True)
-        async with self.store.transaction():
-            outage, announcement = await self.outages.start(book, summary, None, None, None, now)
-            await self.store.close_alert(alert.id, now, outage.id)
-        return outage, announcement
+
+async def declare(outages: Outages, alert_id: int, now: datetime, summary: str | None = None, dry_run: bool = False):
+    """The alert's outage, declared (and announced): (outage, announcement). OutageError if the alert
+    is unknown or closed."""
+    store, catalog = outages.store, outages.catalog
+    alert = await store.alert(alert_id)
+    if alert is None or alert.closed_at is not None:
+        raise OutageError(f"no open alert #{alert_id}")
+    book, symptom = catalog.find_symptom(alert.symptom)
+    said = ui_texts()["crowd_summary"]["zh"]
+    summary = summary or catalog.templates.render(said, {"symptom": pick(symptom.title, "zh")})
+    if dry_run:
+        return await outages.start(book, summary, None, None, None, now, dry_run=True)
+    async with store.transaction():
+        outage, announcement = await outages.start(book, summary, None, None, None, now)
+        await store.close_alert(alert.id, now, outage.id)
+    return outage, announcement
