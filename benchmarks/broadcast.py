@@ -88,9 +88,9 @@ def broadcast(telegram_groups: int = 1000, robots: int = 50) -> dict:
     }
 
 
-async def _count_unsent(bot: Bot) -> tuple[int]:
+async def _count_unsent(bot: Bot) -> int:
     async with SqliteStore(bot.db) as store:
         rows = await store.db.execute_fetchall(
             "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
         )
-        return (rows[0][0],)
+        return rows[0][0]

@@ -35,6 +35,8 @@ def rss_mb(pid: int) -> float:
 class Bot:
     """`outage-bot run` in its own process, with its own database in a temporary directory."""
 
+    name = "outage-bot run"
+
     def __init__(self, env: dict[str, str], workdir: Path | None = None):
         self.dir = workdir or Path(tempfile.mkdtemp(prefix="outage-bot-bench-"))
         self.port = free_port()
@@ -51,22 +53,23 @@ class Bot:
         }
         self.proc: subprocess.Popen | None = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bot", "run"]
+
     def start(self) -> Bot:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"outage-bot run exited with {self.proc.returncode}:\n{self.log.read_text()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"outage-bot run not healthy in 30 s:\n{self.log.read_text()}")
+        raise RuntimeError(f"{self.name} not healthy in 30 s:\n{self.log.read_text()}")
 
     def rss_mb(self) -> float:
         return rss_mb(self.proc.pid)
@@ -78,6 +81,16 @@ class Bot:
 
     def db_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.glob("bot.db*"))
+
+
+class LimitServer(Bot):
+    """benchmarks/limit_server.py: the same callbacks, the same fake API, only the unavoidable work."""
+
+    name = "the limit server"
+
+    def command(self) -> list[str]:
+        where = ["--port", str(self.port), "--api", self.env["WECOM_API_BASE_URL"], "--db", str(self.db)]
+        return [sys.executable, str(HERE / "limit_server.py"), *where]
 
 
 class LoadGenerator:

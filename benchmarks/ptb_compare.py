@@ -38,6 +38,7 @@ from bot.app import open_app
 from bot.channels.console.chat import ConsoleChat
 from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
+from bot.runtime.heap import started_objects_frozen
 from bot.runtime.sender import Sender
 
 
@@ -205,14 +206,15 @@ async def run_ours(rounds: list[list[bytes]], workdir: Path) -> tuple[float, int
     await channel.start()
     channel.limits = NoLimits()
     sender = Sender(app.store, app.clock, channel)
-    began = time.perf_counter()
-    for bodies in rounds:
-        responses = await asyncio.gather(*(channel.receive_body(body) for body in bodies))
-        assert all(r.status_code == 200 for r in responses)
-        await app.dispatcher.drain()
-        while await sender.flush():
-            pass
-    elapsed = time.perf_counter() - began
+    with started_objects_frozen():  # as `outage-bot run` does once started
+        began = time.perf_counter()
+        for bodies in rounds:
+            responses = await asyncio.gather(*(channel.receive_body(body) for body in bodies))
+            assert all(r.status_code == 200 for r in responses)
+            await app.dispatcher.drain()
+            while await sender.flush():
+                pass
+        elapsed = time.perf_counter() - began
     await channel.stop()
     await app.close()
     return elapsed, request.sent

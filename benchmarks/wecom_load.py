@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from loadgen import BOT_ENV
-from processes import Bot, LoadGenerator, free_port
+from processes import Bot, LimitServer, LoadGenerator, free_port
 
 
-def run_against_bot(mode: list[str], timeout: float, during: Callable[[Bot], None] | None = None) -> tuple[dict, Bot]:
-    """Start the load generator and the bot, run the load, stop the bot; `during(bot)` runs while
-    the load runs (to sample memory)."""
+def run_against_bot(
+    mode: list[str],
+    timeout: float,
+    during: Callable[[Bot], None] | None = None,
+    server: type[Bot] = Bot,
+    workdir: Path | None = None,
+) -> tuple[dict, Bot]:
+    """Start the load generator and the bot (or another `server`; on the database in `workdir`, if
+    given), run the load, stop the bot; `during(bot)` runs while the load runs (to sample memory)."""
     api_port = free_port()
-    bot = Bot(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"})
+    bot = server(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"}, workdir)
     generator = LoadGenerator(api_port, ["--bot", bot.url, *mode])
     try:
         bot.start()
@@ -31,16 +38,28 @@ def run_against_bot(mode: list[str], timeout: float, during: Callable[[Bot], Non
     return result, bot
 
 
-def pipeline(duration: float) -> dict:
-    """Throughput: as many messages as the whole path carries, from ≥ 5,000 users."""
-    result, _ = run_against_bot(
+def closed_loop(duration: float, server: type[Bot]) -> dict:
+    return run_against_bot(
         ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(duration), "--warmup", "2"],
         timeout=duration + 120,
-    )
+        server=server,
+    )[0]
+
+
+def pipeline(duration: float) -> dict:
+    """Throughput: as many messages as the whole path carries, from ≥ 5,000 users; then, with the
+    same load, the limit server (benchmarks/limit_server.py) and the ratio of the two."""
+    result = closed_loop(duration, Bot)
+    limit = closed_loop(duration, LimitServer)
+    ours = result["answered"] / result["elapsed_s"]
+    best = limit["answered"] / limit["elapsed_s"]
     return {
-        "pipeline_msgs_per_s": result["answered"] / result["elapsed_s"],
+        "pipeline_msgs_per_s": ours,
         "pipeline_users": result["users"],
         "pipeline_errors": result["errors"] + result["unexpected_replies"],
+        "limit_msgs_per_s": best,
+        "limit_errors": limit["errors"] + limit["unexpected_replies"],
+        "pipeline_vs_limit": ours / best,
     }
 
 

@@ -18,6 +18,7 @@ from bot.features.crowd import CrowdWatch, crowd_rule
 from bot.features.maintenance import MaintenanceWindows
 from bot.features.outages import Outages
 from bot.http_guard import GuardedHttpProtocol
+from bot.runtime.heap import started_objects_frozen
 from bot.runtime.leadership import Leadership
 from bot.runtime.sender import Sender
 from bot.runtime.worker import Worker
@@ -100,6 +101,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     )
     tasks: list[asyncio.Task] = []
     started = []
+    heap = contextlib.ExitStack()
     try:
         await app.dispatcher.drain()  # finish what a previous run accepted but didn't process
         for channel in lead.everywhere:  # webhooks may arrive at any worker
@@ -107,6 +109,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             started.append(channel)
         if not await leadership.try_lead():
             log.warning("outage-bot: worker %s follows; it leads when the leader is gone", app.store.worker)
+        heap.enter_context(started_objects_frozen())
         tasks = [
             asyncio.create_task(worker.run(), name="worker"),
             asyncio.create_task(leadership.run(), name="leadership"),
@@ -128,6 +131,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         for channel in started:
             await channel.stop()
         await app.close()
+        heap.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         log.info("outage-bot: stopped")

@@ -138,9 +138,13 @@ class _Turn:
         self.effects: list[Effect] = []
         self.today = now.astimezone(ZoneInfo(context.tz)).date()  # "today" where the person is
         self.missed = False
+        self._spoken: tuple[ConversationState, Speaker] | None = None
 
     def sp(self, state: ConversationState) -> Speaker:
-        return _speaker(self.catalog, state, self.context, self.inbound)
+        # asked for a dozen times a turn, mostly of the same (immutable) state: one Speaker per state
+        if self._spoken is None or self._spoken[0] is not state:
+            self._spoken = (state, _speaker(self.catalog, state, self.context, self.inbound))
+        return self._spoken[1]
 
     def say(self, state: ConversationState, lead: list[str]) -> Result:
         self.effects.append(views.view(self.sp(state), lead))

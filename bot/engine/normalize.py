@@ -33,8 +33,11 @@ _CONTRACTIONS = (
 )
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Full/half width, case, traditional → simplified; punctuation kept."""
+    if text.isascii():  # a number, a command, English: nothing for NFKC or OpenCC to change
+        return text.lower()
     return _T2S.convert(unicodedata.normalize("NFKC", text).lower())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -125,12 +125,17 @@ class ConversationState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationState:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["answers"] = tuple(Answer(**a) for a in known.get("answers", ()))
-        known["known"] = tuple(Answer(**a) for a in known.get("known", ()))
-        known["marks"] = tuple(known.get("marks", ()))
-        known["tried"] = tuple(known.get("tried", ()))
-        return cls(**known)
+        """Every stored state passes here once a turn: the defaults and the stored values go into the
+        instance directly (a frozen dataclass's __init__ sets its 22 fields one by one)."""
+        state = object.__new__(cls)
+        values = state.__dict__
+        values.update(_STATE_DEFAULTS)
+        values.update((k, v) for k, v in data.items() if k in _STATE_FIELDS)
+        values["answers"] = tuple(_answer(a) for a in values["answers"])
+        values["known"] = tuple(_answer(a) for a in values["known"])
+        values["marks"] = tuple(values["marks"])
+        values["tried"] = tuple(values["tried"])
+        return state
 
     def slots(self) -> dict[str, dict[str, Any]]:
         """Free-text answers by slot name: {"invoice": {"text": ..., "outcome": ..., **facts}}."""
@@ -144,10 +149,27 @@ class ConversationState:
         """A new conversation that keeps only the user's language (and region)."""
         return ConversationState(lang=self.lang, written=self.written, region=self.region)
 
-    evolve = replace
+    def evolve(self, **changes: Any) -> ConversationState:
+        """A copy with `changes` (dataclasses.replace, without its per-field work: a turn makes
+        several copies, and this is the engine's most frequent call)."""
+        if not changes.keys() <= _STATE_FIELDS:
+            raise TypeError(f"unknown ConversationState fields: {sorted(changes.keys() - _STATE_FIELDS)}")
+        copy = object.__new__(ConversationState)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
 
 
 _STATE_DEFAULTS = {f: getattr(ConversationState(), f) for f in ConversationState.__dataclass_fields__}
+_STATE_FIELDS = frozenset(_STATE_DEFAULTS)
+_ANSWER_DEFAULTS = {f.name: f.default for f in fields(Answer)}
+
+
+def _answer(data: Mapping[str, Any]) -> Answer:
+    if not data.keys() <= _ANSWER_DEFAULTS.keys() or "node" not in data or "label" not in data:
+        return Answer(**data)  # raises, naming what is wrong
+    answer = object.__new__(Answer)
+    answer.__dict__.update(_ANSWER_DEFAULTS, **data)
+    return answer
 
 
 # ---- effects -------------------------------------------------------------------------------------

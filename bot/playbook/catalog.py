@@ -28,9 +28,10 @@ class Catalog:
             for s in book.symptoms
         ]
         object.__setattr__(self, "matcher", SymptomMatcher(texts))
+        object.__setattr__(self, "_by_id", {b.id: b for b in reversed(self.playbooks)})  # the first of an id wins
 
     def playbook(self, playbook_id: str | None) -> Playbook | None:
-        return next((b for b in self.playbooks if b.id == playbook_id), None)
+        return self._by_id.get(playbook_id)
 
     def symptoms(self) -> list[tuple[Playbook, Symptom]]:
         return [(book, s) for book in self.playbooks for s in book.symptoms]

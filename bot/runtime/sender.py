@@ -69,6 +69,9 @@ class Sender(Loop):
         # whatever other sends finished meanwhile (group commit)
         row, merged = await self._merged(row)
         outcome = await self._deliver(row)
+        if not merged:  # nearly always: no task for a gather of one
+            await self._settling.add(outcome)
+            return
         await asyncio.gather(*(self._settling.add(o) for o in (outcome, *_same_outcome(outcome, merged))))
 
     async def _merged(self, row: OutboxRow) -> tuple[OutboxRow, list[int]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from bot.engine.types import ConversationKey, Inbound
 
@@ -22,7 +23,13 @@ def from_epoch_or_none(seconds: float | None) -> datetime | None:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON in UTF-8 (orjson: every message's state, inbox and outbox rows pass here; a few
+    times the standard library's speed). Keys that aren't strings are written as strings, as json does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def encode_inbound(inbound: Inbound) -> str:
@@ -44,7 +51,7 @@ def encode_inbound(inbound: Inbound) -> str:
 
 
 def decode_inbound(text: str) -> Inbound:
-    data = json.loads(text)
+    data = loads(text)
     return Inbound(
         key=ConversationKey.parse(data["key"]),
         at=datetime.fromisoformat(data["at"]),

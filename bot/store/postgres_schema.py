@@ -239,4 +239,7 @@ PG_MIGRATIONS: tuple[str, ...] = (
         outage_id BIGINT
     );
     """,
+    """
+    CREATE INDEX outbox_queue ON outbox (channel, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    """,
 )

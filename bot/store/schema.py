@@ -274,6 +274,11 @@ MIGRATIONS: tuple[str, ...] = (
         outage_id INTEGER
     );
     """,
+    # 16: the queue in order of arrival, unsent only: the sender finds each chat's next message by
+    # walking it from the oldest and stops after a batch, however long the queue
+    """
+    CREATE INDEX outbox_queue ON outbox (channel, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

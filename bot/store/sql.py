@@ -7,7 +7,6 @@ constraint raises. Everything else here is the same on both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Self
@@ -28,7 +27,7 @@ from bot.store.base import (
     TimerRow,
     Turn,
 )
-from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, to_epoch
+from bot.store.codec import decode_inbound, dumps, encode_inbound, from_epoch, loads, to_epoch
 from bot.store.sql_cases import CasesMixin
 from bot.store.sql_ops import OperationsMixin
 
@@ -141,7 +140,7 @@ class SqlStore(OperationsMixin, CasesMixin):
             rows = await self.db.execute_fetchall(
                 f"SELECT key, state FROM conversations WHERE key IN ({', '.join('?' * len(chunk))})", chunk
             )
-            found.update((r[0], ConversationState.from_dict(json.loads(r[1]))) for r in rows)
+            found.update((r[0], ConversationState.from_dict(loads(r[1]))) for r in rows)
         return found
 
     async def commit(self, turn: Turn, now: datetime) -> None:
@@ -212,16 +211,20 @@ class SqlStore(OperationsMixin, CasesMixin):
         # The oldest unsent message of each chat, if it is due: a message waiting out a rate limit
         # holds back the ones after it, so every chat receives its messages in order.
         params: list = [channel, *([chat] if chat is not None else []), to_epoch(now), limit]
-        # A chat's oldest row of priority (rare: a new case for support) goes first; both lookups
-        # are index walks (outbox_pending, outbox_priority), a chat at a time.
+        # A chat's oldest row of priority (rare: a new case for support) goes first. The queue is walked
+        # oldest first (outbox_queue) and the walk stops at `limit` heads; each row's test is two index
+        # lookups (outbox_priority, outbox_pending): the cost follows the batch, not the queue's length
+        # (unless most of the queue waits behind a few chats).
         chat_filter = "AND o.chat = ?" if chat is not None else ""
         rows = await self.db.execute_fetchall(
-            "SELECT id, channel, chat, conversation, payload, attempts, created_at, priority FROM outbox WHERE id IN ("
-            "  SELECT COALESCE((SELECT MIN(p.id) FROM outbox p WHERE p.channel = o.channel AND p.chat = o.chat"
-            "    AND p.priority > 0 AND p.sent_at IS NULL AND p.failed_at IS NULL), MIN(o.id))"
-            f"  FROM outbox o WHERE o.channel = ? AND o.sent_at IS NULL AND o.failed_at IS NULL {chat_filter}"
-            "  GROUP BY o.channel, o.chat"
-            ") AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            "SELECT o.id, o.channel, o.chat, o.conversation, o.payload, o.attempts, o.created_at, o.priority "
+            f"FROM outbox o WHERE o.channel = ? AND o.sent_at IS NULL AND o.failed_at IS NULL {chat_filter} "
+            "AND o.next_attempt_at <= ? AND o.id = COALESCE("
+            "  (SELECT MIN(p.id) FROM outbox p WHERE p.channel = o.channel AND p.chat = o.chat"
+            "    AND p.priority > 0 AND p.sent_at IS NULL AND p.failed_at IS NULL),"
+            "  (SELECT MIN(p.id) FROM outbox p WHERE p.channel = o.channel AND p.chat = o.chat"
+            "    AND p.sent_at IS NULL AND p.failed_at IS NULL)"
+            ") ORDER BY o.id LIMIT ?",
             params,
         )
         return [_outbox_row(r) for r in rows]
@@ -347,7 +350,7 @@ class SqlStore(OperationsMixin, CasesMixin):
             "ORDER BY due_at, id LIMIT ?",
             (to_epoch(now), limit),
         )
-        return [TimerRow(r[0], ConversationKey.parse(r[1]), r[2], from_epoch(r[3]), json.loads(r[4])) for r in rows]
+        return [TimerRow(r[0], ConversationKey.parse(r[1]), r[2], from_epoch(r[3]), loads(r[4])) for r in rows]
 
     async def fire(self, timer: TimerRow, inbound: Inbound) -> int | None:
         async with self.transaction() as db:
@@ -372,4 +375,4 @@ class SqlStore(OperationsMixin, CasesMixin):
 
 
 def _outbox_row(r) -> OutboxRow:
-    return OutboxRow(r[0], OutboundMessage(r[1], r[2], json.loads(r[4]), r[3], r[7]), r[5], from_epoch(r[6]))
+    return OutboxRow(r[0], OutboundMessage(r[1], r[2], loads(r[4]), r[3], r[7]), r[5], from_epoch(r[6]))

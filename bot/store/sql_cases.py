@@ -144,7 +144,13 @@ class CasesMixin:
                 " (SELECT id FROM cases WHERE status != 'closed'))",
                 (to_epoch(queue_before),),
             )
-            log = await db.execute("DELETE FROM transcript WHERE at < ?", (to_epoch(log_before),))
+            # lines are appended in time order: the old ones are those before the first new one, found by
+            # walking the oldest ids, so the purge costs what it deletes, not the size of the transcript
+            log = await db.execute(
+                "DELETE FROM transcript WHERE id < COALESCE("
+                "(SELECT id FROM transcript WHERE at >= ? ORDER BY id LIMIT 1), (SELECT MAX(id) + 1 FROM transcript))",
+                (to_epoch(log_before),),
+            )
             await db.execute("DELETE FROM reports WHERE at < ?", (to_epoch(log_before),))
             timers = await db.execute(
                 "DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < ?", (to_epoch(queue_before),)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Mapping
@@ -19,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
+# a text message's fields that to_inbound reads or may ignore; any other (a photo, a forward, a
+# sticker…) goes through PTB's objects
+_PLAIN_MESSAGE_KEYS = frozenset(("message_id", "date", "chat", "from", "text", "entities", "reply_to_message"))
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait
 MAX_WEBHOOK_BODY = 1024 * 1024
@@ -244,6 +247,45 @@ class TelegramChannel:
             user_name=message.from_user.full_name,
         ), None
 
+    def _private_text(self, data: Any) -> Inbound | None:
+        """The inbound message of a plain text message in a one-to-one chat, read from the update's
+        JSON as to_inbound reads it from PTB's objects (which cost more than the rest of accepting
+        it); None for anything else, left to to_inbound."""
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or len(data) != 2:
+            return None
+        message = data.get("message")
+        if not isinstance(message, dict) or not message.keys() <= _PLAIN_MESSAGE_KEYS:
+            return None
+        chat, user, text = message.get("chat"), message.get("from"), message.get("text")
+        reply_to = message.get("reply_to_message")
+        if not (
+            isinstance(text, str)
+            and isinstance(message.get("message_id"), int)
+            and isinstance(chat, dict)
+            and chat.get("type") == "private"
+            and isinstance(chat.get("id"), int)
+            and isinstance(user, dict)
+            and isinstance(user.get("id"), int)
+            and user.get("is_bot") is False
+            and isinstance(user.get("first_name"), str)
+            and isinstance(user.get("last_name", ""), str)
+            and isinstance(user.get("language_code", ""), str)
+            and (reply_to is None or (isinstance(reply_to, dict) and isinstance(reply_to.get("message_id"), int)))
+        ):
+            return None
+        first, last = user["first_name"], user.get("last_name")
+        name = (f"{first} {last}" if last else first) if first else None  # as PTB's full_name
+        return Inbound(
+            ConversationKey(CHANNEL, str(chat["id"]), str(user["id"])),
+            self.host.clock.now(),
+            text=text[:MAX_TEXT_CHARS],
+            lang_hint=parse_lang(user.get("language_code")),
+            ref=str(message["message_id"]),
+            chat_title=chat.get("title") if isinstance(chat.get("title"), str) else None,
+            reply_to=str(reply_to["message_id"]) if reply_to else None,
+            user_name=name,
+        )
+
     def _addressed_text(self, message: Message) -> str | None:
         """In a group: the text (or a photo's caption) if it is a command, mentions us, or replies
         to us; else None."""
@@ -301,7 +343,11 @@ class TelegramChannel:
     async def receive_body(self, body: bytes) -> Response:
         """A webhook body from Telegram: 200 once committed, 400 if it is not an update."""
         try:
-            data = json.loads(body)
+            data = orjson.loads(body)
+            plain = self._private_text(data)
+            if plain is not None:  # most updates: committed without building PTB's objects
+                await self.host.accept(CHANNEL, str(data["update_id"]), plain)
+                return Response(status_code=200)
             update = Update.de_json(data, self.bot)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)

@@ -23,8 +23,12 @@ def _base36(number: int) -> str:
 def callback_data(owner: str, key: str) -> str:
     """`owner|key`: whose conversation a button belongs to, and the option it picks. The owner is
     the Telegram user id in base 36 so that the longest option key still fits in 64 bytes."""
-    data = f"{_base36(int(owner))}|{key}"
-    if len(data.encode()) > MAX_CALLBACK_DATA:
+    return _with_owner(_base36(int(owner)), key)
+
+
+def _with_owner(owner36: str, key: str) -> str:
+    data = f"{owner36}|{key}"
+    if len(data) * 4 > MAX_CALLBACK_DATA and len(data.encode()) > MAX_CALLBACK_DATA:
         raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
     return data
 
@@ -46,7 +50,7 @@ def utf16_len(text: str) -> int:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split at paragraph, then line, then character boundaries so no part exceeds `limit`."""
-    if utf16_len(text) <= limit:
+    if len(text) * 2 <= limit or utf16_len(text) <= limit:  # a character is at most two UTF-16 units
         return [text]
     parts: list[str] = []
     current = ""
@@ -92,7 +96,8 @@ def to_message(payload: dict[str, Any], owner: str) -> dict[str, Any]:
     message: dict[str, Any] = {"text": html.escape(payload.get("text") or "…", quote=False), "parse_mode": "HTML"}
     options = payload.get("options") or []
     if options:
+        owner36 = _base36(int(owner))
         message["inline_keyboard"] = [
-            [{"text": option["label"], "callback_data": callback_data(owner, option["key"])}] for option in options
+            [{"text": option["label"], "callback_data": _with_owner(owner36, option["key"])}] for option in options
         ]
     return message
