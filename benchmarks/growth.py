@@ -20,7 +20,7 @@ from wecom_load import run_against_bot
 from bot.config import Settings
 
 DAY = 86_400.0
-TEMPLATE_CONVERSATIONS = 300
+TEMPLATE_CONVERSATIONS = 100
 
 
 def template(workdir: Path) -> Path:
@@ -88,7 +88,7 @@ def measured(db: Path, pipeline_s: float, steady_s: float) -> dict:
     for mode, seconds in (
         (["closed", "--concurrency", "256", "--users", "20000", "--duration", str(pipeline_s), "--warmup", "2"],
          pipeline_s),
-        (["rate", "--rate", "200", "--duration", str(steady_s), "--warmup", "3"], steady_s),
+        (["rate", "--rate", "200", "--duration", str(steady_s), "--warmup", "2"], steady_s),
     ):  # fmt: skip
         workdir = Path(tempfile.mkdtemp(prefix="outage-bot-growth-"))
         shutil.copy(db, workdir / "bot.db")

@@ -119,9 +119,7 @@ async def serve(port: int, api: str, path: Path) -> None:
         async def healthz(request: Request) -> Response:
             return PlainTextResponse("ok")
 
-        app = Starlette(
-            routes=[Route("/healthz", healthz), Route("/wecom/callback", limit.callback, methods=["POST"])]
-        )
+        app = Starlette(routes=[Route("/healthz", healthz), Route("/wecom/callback", limit.callback, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                 access_log=False, http=GuardedHttpProtocol)  # fmt: skip
         server = uvicorn.Server(config)

@@ -46,10 +46,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         crowded = len(self.connections) > self.max_connections
-        try:
-            health = httptools.parse_url(self.url).path == HEALTH_PATH
-        except httptools.HttpParserInvalidURLError:
-            health = False  # uvicorn answers the bad URL itself
+        health = crowded and _is_health(self.url)
         # uvicorn answers 503 when its connections reach limit_concurrency: set per request
         self.limit_concurrency = self.max_connections if crowded and not health else None
         super().on_headers_complete()
@@ -72,3 +69,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+def _is_health(url: bytes) -> bool:
+    try:
+        return httptools.parse_url(url).path == HEALTH_PATH
+    except httptools.HttpParserInvalidURLError:
+        return False  # uvicorn answers the bad URL itself

@@ -21,6 +21,11 @@ GROUP_KINDS: dict[str, tuple[str, GroupKind]] = {
 }
 
 
+# what a reply carries for the console's JSON lines and tests, and no platform's message shows: not
+# written into the outbox, where every row is encoded once and read back once
+NOT_SHOWN = frozenset(("causes", "state", "symptom"))
+
+
 def split(messages: list[OutboundMessage] | tuple[OutboundMessage, ...]) -> list[OutboundMessage]:
     """Each message as its platform's messages (length limits, options as text), applied as it enters
     the outbox, whatever put it there, so that a retry never resends a part already delivered."""
@@ -30,9 +35,10 @@ def split(messages: list[OutboundMessage] | tuple[OutboundMessage, ...]) -> list
         if platform is None or platform.split is None:
             parts.append(message)
             continue
+        shown = {k: v for k, v in message.payload.items() if k not in NOT_SHOWN}
         parts.extend(
             OutboundMessage(message.channel, message.chat, payload, message.conversation, message.priority)
-            for payload in platform.split(message.payload)
+            for payload in platform.split(shown)
         )
     return parts
 

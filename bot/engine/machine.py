@@ -69,11 +69,12 @@ def step(
     elif not _still_valid(catalog, state):
         lead.append(_speaker(catalog, state, context, inbound).t("flow_changed"))
         state = state.fresh()
+    stamp = now.isoformat()
     if state.started_at is None:
-        state = state.evolve(started_at=now.isoformat())
+        state = state.evolve(started_at=stamp)
     turn = _Turn(catalog, context, inbound, now)
     state, effects = turn.handle(state, lead)
-    return state.evolve(updated_at=now.isoformat()), effects
+    return state.evolve(updated_at=stamp), effects
 
 
 def _speaker(catalog: Catalog, state: ConversationState, context: Context, inbound: Inbound) -> Speaker:

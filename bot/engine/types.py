@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -21,6 +22,11 @@ class ConversationKey:
     user: str
 
     def __str__(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The stored form (asked for several times a message: made once)."""
         return ":".join(_escape(part) for part in (self.channel, self.chat, self.user))
 
     @classmethod

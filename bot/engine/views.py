@@ -40,13 +40,18 @@ RANKINGS_KEPT = 2048
 
 
 def ranked_causes(sp: Speaker):
+    return _ranking(sp)[0]
+
+
+def _ranking(sp: Speaker) -> tuple[list, tuple[CauseScore, ...]]:
+    """The ranked causes and their scores as a reply carries them."""
     if "ranked" not in sp.memo:  # several parts of one reply need the ranking
         symptom = symptom_of(sp)
-        sp.memo["ranked"] = _rank_once(sp, symptom) if sp.book is not None and symptom is not None else []
+        sp.memo["ranked"] = _rank_once(sp, symptom) if sp.book is not None and symptom is not None else ([], ())
     return sp.memo["ranked"]
 
 
-def _rank_once(sp: Speaker, symptom: Symptom):
+def _rank_once(sp: Speaker, symptom: Symptom) -> tuple[list, tuple[CauseScore, ...]]:
     """A turn asks for the ranking of the same answers several times, through several speakers."""
     memo = sp.catalog.memo.setdefault("rankings", {})
     state, context = sp.state, sp.context
@@ -57,7 +62,8 @@ def _rank_once(sp: Speaker, symptom: Symptom):
     if key not in memo:
         if len(memo) >= RANKINGS_KEPT:
             memo.pop(next(iter(memo)))
-        memo[key] = rank(sp.book, symptom, state.answers, context, state.region)
+        ranked = rank(sp.book, symptom, state.answers, context, state.region)
+        memo[key] = ranked, tuple(CauseScore(r.cause.id, r.score) for r in ranked)
     return memo[key]
 
 
@@ -227,8 +233,8 @@ def _reply(sp: Speaker, parts: list[str], options: list[Option], causes=()) -> R
     return Reply(text, tuple(options), sp.state.node, sp.state.symptom, tuple(causes), sp.lang)
 
 
-def _scores(sp: Speaker) -> list[CauseScore]:
-    return [CauseScore(r.cause.id, r.score) for r in ranked_causes(sp)]
+def _scores(sp: Speaker) -> tuple[CauseScore, ...]:
+    return _ranking(sp)[1]
 
 
 def outage_note(sp: Speaker) -> str:

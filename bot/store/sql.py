@@ -258,21 +258,26 @@ class SqlStore(OperationsMixin, CasesMixin):
         be kept (a case message, which replies find by its platform id)."""
         at = to_epoch(now)
         sent = [o for o in outcomes if isinstance(o, Sent)]
-        async with self.transaction() as db:
-            await db.executemany("DELETE FROM outbox WHERE id = ?", [(o.id,) for o in sent if not o.keep])
-            await db.executemany(
+        statements = [
+            ("DELETE FROM outbox WHERE id = ?", [(o.id,) for o in sent if not o.keep]),
+            (
                 "UPDATE outbox SET sent_at = ?, sent_ref = ?, attempts = attempts + 1 WHERE id = ?",
                 [(at, o.ref, o.id) for o in sent if o.keep],
-            )
-            await db.executemany(
+            ),
+            (
                 "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, in_flight_at = NULL "
                 "WHERE id = ?",
                 [(to_epoch(o.at), redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Retry)],
-            )
-            await db.executemany(
+            ),
+            (
                 "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
                 [(at, redact_urls(o.error)[:500], o.id) for o in outcomes if isinstance(o, Failed)],
-            )
+            ),
+        ]
+        async with self.transaction() as db:
+            for sql, rows in statements:
+                if rows:  # each statement is a trip to the database's thread: none for nothing
+                    await db.executemany(sql, rows)
 
     async def mark_in_flight(self, ids: Sequence[int], now: datetime) -> None:
         async with self.transaction() as db:

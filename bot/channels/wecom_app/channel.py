@@ -21,10 +21,6 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from wechatpy.enterprise import parse_message
-from wechatpy.enterprise.events import EnterAgentEvent
-from wechatpy.enterprise.messages import TextMessage
-from wechatpy.events import BaseEvent
 
 from bot.channels.body import BodyTooLarge, read_limited
 from bot.channels.wecom_app.api import WeComApi, WeComError
@@ -116,41 +112,44 @@ class WeComChannel:
             if not encrypted:
                 raise CallbackRejected(400, "no Encrypt element")
             plain = self.envelope.opened(request, encrypted)
-            inner = _parse_xml(plain.encode())  # the same scrutiny before wechatpy reads it
-            missing = [name for name in REQUIRED_FIELDS if not (inner.findtext(name) or "").strip()]
+            # its fields as WeCom documents them (wechatpy's parse_message would read the XML a third time)
+            fields = {child.tag: (child.text or "").strip() for child in _parse_xml(plain.encode())}
+            missing = [name for name in REQUIRED_FIELDS if not fields.get(name)]
             if missing:
                 raise CallbackRejected(400, f"message without {', '.join(missing)}")
-            message = parse_message(plain)
+            dedupe, inbound = self.to_inbound(fields)
         except CallbackRejected as exc:
             return PlainTextResponse(exc.reason, status_code=exc.status)
         except BodyTooLarge:
             return PlainTextResponse("body too large", status_code=413)
         except Exception as exc:  # whatever else a hostile body does to the parsers is a bad request
             return PlainTextResponse(f"bad request: {type(exc).__name__}", status_code=400)
-        dedupe, inbound = self.to_inbound(message)
         if inbound is not None:
             await self.host.accept(CHANNEL, dedupe, inbound)
         return PlainTextResponse("")  # committed: now WeCom may stop retrying; the reply follows via the API
 
-    def to_inbound(self, message) -> tuple[str, Inbound | None]:
-        user = str(message.source)
+    def to_inbound(self, fields: Mapping[str, str]) -> tuple[str, Inbound | None]:
+        """A callback's fields → (its dedupe key, the inbound message or None). Raises ValueError for a
+        MsgId that isn't a number."""
+        user = fields["FromUserName"]
         key = ConversationKey(CHANNEL, user, user)
         now = self.host.clock.now()
-        raw = message._data  # wechatpy keeps the parsed XML; unknown events have no class of their own
-        if isinstance(message, BaseEvent) or str(raw.get("MsgType", "")).lower() == "event":
-            dedupe = f"event:{user}:{raw.get('CreateTime')}:{raw.get('Event')}"
-            if isinstance(message, EnterAgentEvent):
+        kind = fields["MsgType"].lower()
+        if kind == "event":
+            dedupe = f"event:{user}:{fields['CreateTime']}:{fields.get('Event')}"
+            if fields.get("Event", "").lower() == "enter_agent":
                 return dedupe, Inbound(key, now, text="")
             return dedupe, None  # other events (menu clicks, contact changes) start nothing
-        dedupe = f"msg:{message.id}"
-        if isinstance(message, TextMessage):
-            text = (message.content or "").encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
-            return dedupe, Inbound(key, now, text=text, ref=str(message.id), user_name=user)
-        media_id = str(raw.get("MediaId") or "")[:512]
-        if message.type in ("image", "file") and media_id:  # a photo (or a file, where WeCom sends them)
-            attachment = {"media_id": media_id, "type": message.type}
-            return dedupe, Inbound(key, now, payload={"attachment": attachment}, ref=str(message.id), user_name=user)
-        return dedupe, Inbound(key, now, payload={"unsupported": message.type}, ref=str(message.id))
+        message_id = str(int(fields.get("MsgId") or 0))
+        dedupe = f"msg:{message_id}"
+        if kind == "text":
+            text = fields.get("Content", "").encode("utf-8")[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
+            return dedupe, Inbound(key, now, text=text, ref=message_id, user_name=user)
+        media_id = fields.get("MediaId", "")[:512]
+        if kind in ("image", "file") and media_id:  # a photo (or a file, where WeCom sends them)
+            attachment = {"media_id": media_id, "type": kind}
+            return dedupe, Inbound(key, now, payload={"attachment": attachment}, ref=message_id, user_name=user)
+        return dedupe, Inbound(key, now, payload={"unsupported": kind}, ref=message_id)
 
     async def fetch(self, attachment: Mapping[str, Any]) -> bytes:
         """A received photo's bytes, by its MediaId (valid three days)."""

@@ -1,0 +1,93 @@
+"""Where the time goes: py-spy samples `outage-bot run` (or the limit server) while the load
+generator drives it as the pipeline benchmark does; it prints the functions that take the most of
+it and writes the samples as folded stacks (the input of flamegraph.pl, inferno or speedscope).
+
+    python benchmarks/profile.py                   # the pipeline: a table, profile-pipeline.txt
+    python benchmarks/profile.py --server limit    # the limit server
+    python benchmarks/profile.py --seconds 20 --out /tmp/p.txt
+
+py-spy (pip install py-spy) reads the process from outside: the bot runs as it always does, at
+about its full speed. The table counts samples: `self` where a function was running, `total` where
+it was anywhere on the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from loadgen import BOT_ENV
+from processes import Bot, LimitServer, LoadGenerator, free_port
+
+
+def record(server: type[Bot], seconds: float, out: Path) -> Path:
+    """Run the closed-loop load for `seconds` (+ 2 s before sampling) and sample the server."""
+    if shutil.which("py-spy") is None:
+        raise SystemExit("py-spy is not installed: pip install py-spy")
+    api_port = free_port()
+    bot = server(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"})
+    mode = ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(seconds + 4), "--warmup", "0"]
+    generator = LoadGenerator(api_port, ["--bot", bot.url, *mode])
+    try:
+        bot.start()
+        generator.go()
+        subprocess.run(
+            ["py-spy", "record", "--pid", str(bot.proc.pid), "--duration", str(int(seconds)), "--rate", "250",
+             "--nonblocking", "--format", "raw", "-o", str(out)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        generator.result(seconds + 120)
+    finally:
+        if generator.proc.poll() is None:
+            generator.proc.kill()
+        bot.stop()
+    return out
+
+
+def frame_name(frame: str) -> str:
+    """`function (path/to/file.py:line)` → `function (file.py)`."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({Path(where.split(':')[0]).name})" if where else name
+
+
+def summary(raw: Path, top: int) -> str:
+    selfs: collections.Counter[str] = collections.Counter()
+    totals: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [frame_name(f) for f in stack.split(";")]
+        samples += int(count)
+        selfs[frames[-1]] += int(count)
+        for frame in set(frames):
+            totals[frame] += int(count)
+    lines = [f"{samples:,} samples", f"{'self %':>7} {'total %':>8}  function"]
+    for name, count in totals.most_common(top):
+        lines.append(f"{100 * selfs[name] / samples:>7.1f} {100 * count / samples:>8.1f}  {name}")
+    lines.append("")
+    lines.append("by self time:")
+    for name, count in selfs.most_common(top):
+        lines.append(f"{100 * count / samples:>7.1f} {100 * totals[name] / samples:>8.1f}  {name}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", choices=["bot", "limit"], default="bot")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--out", type=Path, default=Path("profile-pipeline.txt"))
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    raw = record(LimitServer if args.server == "limit" else Bot, args.seconds, args.out)
+    print(summary(raw, args.top))
+    print(f"\nfolded stacks: {raw}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
