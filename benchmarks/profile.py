@@ -1,9 +1,11 @@
 """Where the time goes: py-spy samples `outage-bot run` (or the limit server) while the load
-generator drives it as the pipeline benchmark does; it prints the functions that take the most of
-it and writes the samples as folded stacks (the input of flamegraph.pl, inferno or speedscope).
+generator drives it as the pipeline benchmark does, or our side of the PTB comparison; it prints
+the functions that take the most of it and writes the samples as folded stacks (the input of
+flamegraph.pl, inferno or speedscope).
 
     python benchmarks/profile.py                   # the pipeline: a table, profile-pipeline.txt
-    python benchmarks/profile.py --server limit    # the limit server
+    python benchmarks/profile.py --target limit    # the limit server under the same load
+    python benchmarks/profile.py --target ptb      # ours in the PTB comparison (in one process)
     python benchmarks/profile.py --seconds 20 --out /tmp/p.txt
 
 py-spy (pip install py-spy) reads the process from outside: the bot runs as it always does, at
@@ -21,13 +23,21 @@ import sys
 from pathlib import Path
 
 from loadgen import BOT_ENV
-from processes import Bot, LimitServer, LoadGenerator, free_port
+from processes import HERE, Bot, LimitServer, LoadGenerator, free_port
+
+
+def record_ptb(out: Path) -> Path:
+    """Our side of the PTB comparison (2,000 users, 12,000 updates), sampled from start to end."""
+    subprocess.run(
+        ["py-spy", "record", "--rate", "250", "--format", "raw", "-o", str(out), "--",
+         sys.executable, str(HERE / "ptb_compare.py"), "--ours"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return out
 
 
 def record(server: type[Bot], seconds: float, out: Path) -> Path:
     """Run the closed-loop load for `seconds` (+ 2 s before sampling) and sample the server."""
-    if shutil.which("py-spy") is None:
-        raise SystemExit("py-spy is not installed: pip install py-spy")
     api_port = free_port()
     bot = server(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"})
     mode = ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(seconds + 4), "--warmup", "0"]
@@ -79,12 +89,17 @@ def summary(raw: Path, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", choices=["bot", "limit"], default="bot")
+    parser.add_argument("--target", choices=["pipeline", "limit", "ptb"], default="pipeline")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", type=Path, default=Path("profile-pipeline.txt"))
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
-    raw = record(LimitServer if args.server == "limit" else Bot, args.seconds, args.out)
+    if shutil.which("py-spy") is None:
+        raise SystemExit("py-spy is not installed: pip install py-spy")
+    if args.target == "ptb":
+        raw = record_ptb(args.out)
+    else:
+        raw = record(LimitServer if args.target == "limit" else Bot, args.seconds, args.out)
     print(summary(raw, args.top))
     print(f"\nfolded stacks: {raw}", file=sys.stderr)
 

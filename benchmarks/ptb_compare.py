@@ -239,3 +239,18 @@ def compare(users: int) -> dict:
         "vs_ptb_in_memory_ratio": in_memory / ours,
         "ptb_messages": messages,
     }
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="ours against python-telegram-bot on the same updates")
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--ours", action="store_true", help="only our side (for a profiler)")
+    args = parser.parse_args()
+    if args.ours:
+        with tempfile.TemporaryDirectory(prefix="outage-bot-ptb-") as tmp:
+            seconds, replies = asyncio.run(run_ours(updates(args.users), Path(tmp)))
+        print(json.dumps({"ours_telegram_msgs_per_s": replies / seconds, "replies": replies}))
+    else:
+        print(json.dumps(compare(args.users)))

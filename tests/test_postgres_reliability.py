@@ -52,18 +52,24 @@ def test_three_workers_killed_at_random_lose_nothing_and_the_lead_moves(fakes, d
     async def killer(stream: asyncio.Task) -> None:
         """The leader first, then another worker while the first is still coming back."""
         nonlocal kills, leaders_killed
-        restarts, last = [], None
+        restarts, coming_back = [], set()
         while not stream.done() and kills < 3:
             await asyncio.sleep(rng.uniform(0.1, 0.3))
             if stream.done():
                 break
             leader = await asyncio.to_thread(leader_of, workers)
-            alive = [w for w in workers if w is not last and w.proc.poll() is None]
-            victim = leader if kills == 0 and leader is not None else rng.choice(alive)
+            # not one still coming back: its start would see it die (that is a kill during start-up)
+            alive = [w for w in workers if w not in coming_back and w.proc.poll() is None]
+            if not alive:
+                continue
+            victim = leader if kills == 0 and leader in alive else rng.choice(alive)
             leaders_killed += victim is leader
             victim.kill()
-            kills, last = kills + 1, victim
-            restarts.append(asyncio.create_task(asyncio.to_thread(victim.start)))
+            kills += 1
+            coming_back.add(victim)
+            restart = asyncio.create_task(asyncio.to_thread(victim.start))
+            restart.add_done_callback(lambda _, worker=victim: coming_back.discard(worker))
+            restarts.append(restart)
         await asyncio.gather(*restarts)
 
     async def scenario() -> None:
