@@ -58,6 +58,35 @@ def record(server: type[Bot], seconds: float, out: Path) -> Path:
     return out
 
 
+# the parts of a message's path, each known by a frame on its stack (the first that matches wins)
+PARTS = [
+    ("the database thread (SQLite)", "_connection_worker_thread"),
+    ("engine", "(bot/engine/"),
+    ("dispatcher: load, commit, claim", "Dispatcher.drain"),
+    ("callback: XML, signature, decryption", "WeComChannel._callback"),
+    ("callback: XML, signature, decryption", "Limit.callback"),
+    ("HTTP server (uvicorn, Starlette)", "httptools_impl.py"),
+    ("HTTP server (uvicorn, Starlette)", "starlette/"),
+    ("reply: sender and HTTP client", "Sender."),
+    ("reply: sender and HTTP client", "Limit.reply"),
+    ("reply: sender and HTTP client", "aiohttp/"),
+    ("worker: timers, reminders, duties", "Worker."),
+]
+
+
+def parts(raw: Path) -> str:
+    """Samples by part of the path; what no part claims is the event loop's own work."""
+    counts: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples += int(count)
+        counts[next((name for name, mark in PARTS if mark in stack), "event loop and the rest")] += int(count)
+    return "\n".join(f"{100 * n / samples:>7.1f}  {name}" for name, n in counts.most_common())
+
+
 def frame_name(frame: str) -> str:
     """`function (path/to/file.py:line)` → `function (file.py)`."""
     name, _, where = frame.partition(" (")
@@ -100,6 +129,8 @@ def main() -> None:
         raw = record_ptb(args.out)
     else:
         raw = record(LimitServer if args.target == "limit" else Bot, args.seconds, args.out)
+    print(parts(raw))
+    print()
     print(summary(raw, args.top))
     print(f"\nfolded stacks: {raw}", file=sys.stderr)
 
