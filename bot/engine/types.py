@@ -22,11 +22,11 @@ class ConversationKey:
     user: str
 
     def __str__(self) -> str:
-        return self.text
+        return self.stored
 
     @cached_property
-    def text(self) -> str:
-        """The stored form (asked for several times a message: made once)."""
+    def stored(self) -> str:
+        """The form the store keys it by (asked for several times a message: made once)."""
         return ":".join(_escape(part) for part in (self.channel, self.chat, self.user))
 
     @classmethod
