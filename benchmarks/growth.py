@@ -2,7 +2,7 @@
 thousand conversations and on one holding 1 million, with what a year of use leaves at the default
 retention (RETENTION_DAYS_LOG of transcript and reports, RETENTION_DAYS_QUEUE of dedupe keys).
 
-The rows are the bot's own: a few hundred conversations go through `outage-bot run` first, and their
+The rows are the bot's own: a hundred conversations go through `outage-bot run` first, and their
 rows (state, transcript lines, dedupe keys, reports) are copied under new names and times until the
 database holds as many conversations as wanted, their last turns spread evenly over the year.
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wecom_load import run_against_bot
+from wecom_load import closed_mode, rate_mode, run_against_bot
 
 from bot.config import Settings
 
@@ -85,18 +85,13 @@ def seed(source: Path, target: Path, conversations: int, now: float) -> None:
 def measured(db: Path, pipeline_s: float, steady_s: float) -> dict:
     """The pipeline and the latency at 200 msg/s on a copy of `db`, each from its own start."""
     figures: dict = {}
-    for mode, seconds in (
-        (["closed", "--concurrency", "256", "--users", "20000", "--duration", str(pipeline_s), "--warmup", "2"],
-         pipeline_s),
-        (["rate", "--rate", "200", "--duration", str(steady_s), "--warmup", "2"], steady_s),
-    ):  # fmt: skip
+    for mode, seconds in ((closed_mode(pipeline_s), pipeline_s), (rate_mode(steady_s, 2), steady_s)):
         workdir = Path(tempfile.mkdtemp(prefix="outage-bot-growth-"))
         shutil.copy(db, workdir / "bot.db")
         try:
-            result, bot = run_against_bot(mode, timeout=seconds + 180, workdir=workdir)
+            result, _ = run_against_bot(mode, timeout=seconds + 180, workdir=workdir)
             if mode[0] == "closed":
                 figures["msgs_per_s"] = result["answered"] / result["elapsed_s"]
-                figures["db_bytes"] = bot.db_bytes()
             else:
                 figures["p99_ms"] = result["reply_p99_ms"]
                 figures["rss_mb"] = result["rss_mb_end"]

@@ -20,10 +20,11 @@ import collections
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from loadgen import BOT_ENV
-from processes import HERE, Bot, LimitServer, LoadGenerator, free_port
+from processes import HERE, Bot, LimitServer
+from wecom_load import closed_mode, run_against_bot
 
 
 def record_ptb(out: Path) -> Path:
@@ -37,24 +38,16 @@ def record_ptb(out: Path) -> Path:
 
 
 def record(server: type[Bot], seconds: float, out: Path) -> Path:
-    """Run the closed-loop load for `seconds` (+ 2 s before sampling) and sample the server."""
-    api_port = free_port()
-    bot = server(BOT_ENV | {"WECOM_API_BASE_URL": f"http://127.0.0.1:{api_port}/cgi-bin/"})
-    mode = ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(seconds + 4), "--warmup", "0"]
-    generator = LoadGenerator(api_port, ["--bot", bot.url, *mode])
-    try:
-        bot.start()
-        generator.go()
+    """Sample the server for `seconds` under the pipeline's load (which runs a few seconds longer)."""
+
+    def sample(bot: Bot) -> None:
         subprocess.run(
             ["py-spy", "record", "--pid", str(bot.proc.pid), "--duration", str(int(seconds)), "--rate", "250",
              "--nonblocking", "--format", "raw", "-o", str(out)],
             check=True, capture_output=True,
         )  # fmt: skip
-        generator.result(seconds + 120)
-    finally:
-        if generator.proc.poll() is None:
-            generator.proc.kill()
-        bot.stop()
+
+    run_against_bot(closed_mode(seconds + 4, warmup=0), timeout=seconds + 120, during=sample, server=server)
     return out
 
 
@@ -74,16 +67,21 @@ PARTS = [
 ]
 
 
+def folded(raw: Path) -> Iterator[tuple[str, int]]:
+    """(stack, samples) of each line of py-spy's raw output: `frame;frame;… count`."""
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            yield stack, int(count)
+
+
 def parts(raw: Path) -> str:
     """Samples by part of the path; what no part claims is the event loop's own work."""
     counts: collections.Counter[str] = collections.Counter()
     samples = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        samples += int(count)
-        counts[next((name for name, mark in PARTS if mark in stack), "event loop and the rest")] += int(count)
+    for stack, count in folded(raw):
+        samples += count
+        counts[next((name for name, mark in PARTS if mark in stack), "event loop and the rest")] += count
     return "\n".join(f"{100 * n / samples:>7.1f}  {name}" for name, n in counts.most_common())
 
 
@@ -97,15 +95,12 @@ def summary(raw: Path, top: int) -> str:
     selfs: collections.Counter[str] = collections.Counter()
     totals: collections.Counter[str] = collections.Counter()
     samples = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
+    for stack, count in folded(raw):
         frames = [frame_name(f) for f in stack.split(";")]
-        samples += int(count)
-        selfs[frames[-1]] += int(count)
+        samples += count
+        selfs[frames[-1]] += count
         for frame in set(frames):
-            totals[frame] += int(count)
+            totals[frame] += count
     lines = [f"{samples:,} samples", f"{'self %':>7} {'total %':>8}  function"]
     for name, count in totals.most_common(top):
         lines.append(f"{100 * selfs[name] / samples:>7.1f} {100 * count / samples:>8.1f}  {name}")

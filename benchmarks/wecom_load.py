@@ -38,12 +38,18 @@ def run_against_bot(
     return result, bot
 
 
+def closed_mode(duration: float, warmup: float = 2) -> list[str]:
+    """The load generator's arguments for the pipeline's load: 256 of 20,000 users talking at once."""
+    return ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(duration), "--warmup", str(warmup)]
+
+
+def rate_mode(duration: float, warmup: float, rate: float = 200.0) -> list[str]:
+    """… and for `rate` messages a second offered, whatever the bot does."""
+    return ["rate", "--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup)]
+
+
 def closed_loop(duration: float, server: type[Bot]) -> dict:
-    return run_against_bot(
-        ["closed", "--concurrency", "256", "--users", "20000", "--duration", str(duration), "--warmup", "2"],
-        timeout=duration + 120,
-        server=server,
-    )[0]
+    return run_against_bot(closed_mode(duration), timeout=duration + 120, server=server)[0]
 
 
 def pipeline(duration: float) -> dict:
@@ -71,11 +77,7 @@ def steady(duration: float, rate: float = 200.0, warmup: float = 5.0) -> dict:
         time.sleep(warmup)
         samples["start"] = bot.rss_mb()
 
-    result, _ = run_against_bot(
-        ["rate", "--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup)],
-        timeout=duration + warmup + 120,
-        during=sample,
-    )
+    result, _ = run_against_bot(rate_mode(duration, warmup, rate), timeout=duration + warmup + 120, during=sample)
     return {
         "ack_p99_ms": result["ack_p99_ms"],
         "pipeline_p50_ms": result["reply_p50_ms"],
